@@ -1,0 +1,105 @@
+//! Benchmark: the cost of a cache-hit `get` as a whole process, the way Docker pays it.
+//!
+//! Side by side in one run, interleaved so that machine noise hits both alike:
+//! - ours against Debian's `docker-credential-secretservice`, both on the same unlocked
+//!   gnome-keyring in a private D-Bus session (target: ours at most half the peer's time);
+//! - ours with the file store against spawning `true` (target: within 2 ms).
+//!
+//! Prints medians and ratios. Not a test: it never fails on a slow machine, it reports.
+//! Only loopback and private sockets are used; every loop is bounded.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{SecretService, TestEnv};
+
+const RUNS: usize = 200;
+const WARMUP: usize = 10;
+
+fn main() {
+    // `cargo bench` passes `--bench`; any other argument is a run count for quick looks.
+    let runs = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(RUNS);
+    println!("cache-hit `get`, whole process, {runs} runs each, medians");
+
+    keychain_versus_secretservice(runs);
+    file_store_versus_true(runs);
+}
+
+fn keychain_versus_secretservice(runs: usize) {
+    let env = TestEnv::keyring();
+    let keyring: &SecretService = env.keyring.as_ref().unwrap();
+    env.store("quay.io", "deepgram+bench", "bench-secret").ok();
+    let peer = "docker-credential-secretservice";
+    let mut store_peer = Command::new(peer);
+    store_peer.arg("store").env_clear().envs(keyring.env());
+    if run_with_input(&mut store_peer, b"{\"ServerURL\":\"quay.io\",\"Username\":\"deepgram+bench\",\"Secret\":\"bench-secret\"}\n").is_none() {
+        println!("  {peer} not installed (apt-get install golang-docker-credential-helpers): skipped");
+        return;
+    }
+    let mut ours = env.command(&["get"]);
+    let mut theirs = Command::new(peer);
+    theirs.arg("get").env_clear().envs(keyring.env());
+    let (ours_ms, theirs_ms) = interleaved(runs, &mut ours, &mut theirs, b"quay.io");
+    println!("  secret service: ours {ours_ms:.2} ms, {peer} {theirs_ms:.2} ms, ratio {:.2} (target <= 0.50: {})",
+        ours_ms / theirs_ms,
+        verdict(ours_ms / theirs_ms <= 0.5));
+}
+
+fn file_store_versus_true(runs: usize) {
+    let env = TestEnv::file_store();
+    env.store("quay.io", "deepgram+bench", "bench-secret").ok();
+    let mut ours = env.command(&["get"]);
+    let mut baseline = Command::new("true");
+    let (ours_ms, true_ms) = interleaved(runs, &mut ours, &mut baseline, b"quay.io");
+    println!(
+        "  file store: ours {ours_ms:.2} ms, spawning `true` {true_ms:.2} ms, difference {:.2} ms (target <= 2 ms: {})",
+        ours_ms - true_ms,
+        verdict(ours_ms - true_ms <= 2.0)
+    );
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "NOT met" }
+}
+
+/// Median wall times in ms of `a` and `b`, run alternately.
+fn interleaved(runs: usize, a: &mut Command, b: &mut Command, input: &[u8]) -> (f64, f64) {
+    for _ in 0..WARMUP {
+        run_with_input(a, input).expect("first command runs");
+        run_with_input(b, input).expect("second command runs");
+    }
+    let mut times_a = Vec::with_capacity(runs);
+    let mut times_b = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        times_a.push(run_with_input(a, input).expect("first command runs"));
+        times_b.push(run_with_input(b, input).expect("second command runs"));
+    }
+    (median_ms(times_a), median_ms(times_b))
+}
+
+/// Spawns, feeds stdin, waits; `None` if the program is missing or fails.
+fn run_with_input(command: &mut Command, input: &[u8]) -> Option<Duration> {
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let _ = child.stdin.take().unwrap().write_all(input);
+    let status = child.wait().ok()?;
+    let elapsed = started.elapsed();
+    status.success().then_some(elapsed)
+}
+
+fn median_ms(mut times: Vec<Duration>) -> f64 {
+    times.sort();
+    times[times.len() / 2].as_secs_f64() * 1000.0
+}

@@ -1,0 +1,250 @@
+//! Dispatch: which command runs, with what input, and how its result is shown.
+//!
+//! Protocol commands (`get`, `store`, `erase`, `list`, `version`) follow Docker's rules: exactly
+//! one argument, the answer or the one-line error on stdout, exit 1 on error, diagnostics on
+//! stderr. Human-facing commands (`login`, `logout`, `configure`, `export`, `kubelet`) keep
+//! stdout for their output and put errors on stderr.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::process::ExitCode;
+
+use crate::config::Config;
+use crate::deepgram::{Client, Timeouts};
+use crate::error::Error;
+use crate::protocol;
+use crate::provision::{self, Outcome};
+use crate::registry;
+use crate::secret::Secret;
+use crate::store::Store;
+use crate::store::index::Index;
+
+const NAME: &str = "docker-credential-deepgram";
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+const USAGE: &str = "Usage: docker-credential-deepgram <store|get|erase|list|version>";
+const MORE_USAGE: &str = "\
+Other commands:
+  login        save a Deepgram API key (read from stdin, or prompted without echo)
+  logout       remove the saved Deepgram API key
+  configure    register this helper with Docker and podman/skopeo/buildah (--help for options)
+  export       print a Kubernetes pull secret for a provisioning registry (--help for options)
+  kubelet      answer a kubelet CredentialProviderRequest on stdin
+See the README for configuration and environment variables.";
+
+/// How a command's errors are shown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// Docker and friends: error line on stdout.
+    Protocol,
+    /// A person or the kubelet: error line on stderr.
+    Human,
+}
+
+pub fn main() -> ExitCode {
+    crate::log::init_from_env();
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let mut stdout = io::stdout().lock();
+    let (audience, result) = run(&args, &mut io::stdin().lock(), &mut stdout);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report(audience, &err, &mut stdout);
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn report(audience: Audience, err: &Error, stdout: &mut impl Write) {
+    let line = err.line();
+    if audience == Audience::Protocol {
+        // Docker reads only stdout; a failed write here has nowhere else to go.
+        let _ = writeln!(stdout, "{line}");
+        let _ = stdout.flush();
+    }
+    let not_found = matches!(err, Error::NotFound { .. });
+    if !not_found || audience == Audience::Human {
+        eprintln!("{NAME}: {line}");
+    }
+    if let Some(hint) = err.hint() {
+        eprintln!("{NAME}: hint: {hint}");
+    }
+}
+
+fn run(
+    args: &[String],
+    stdin: &mut impl Read,
+    stdout: &mut impl Write,
+) -> (Audience, Result<(), Error>) {
+    let Some(command) = args.first() else {
+        return (Audience::Protocol, Err(usage_error()));
+    };
+    let mut protocol_command = |run: fn(&str, &mut dyn Write) -> Result<(), Error>| {
+        if args.len() != 1 {
+            return (Audience::Protocol, Err(usage_error()));
+        }
+        let result = protocol::read_input(&mut *stdin)
+            .map_err(Error::from)
+            .and_then(|input| run(&input, stdout));
+        (Audience::Protocol, result)
+    };
+    match command.as_str() {
+        "get" => protocol_command(get),
+        "store" => protocol_command(store),
+        "erase" => protocol_command(erase),
+        "list" => protocol_command(|_, out| list(out)),
+        "version" | "--version" | "-v" if args.len() == 1 => (
+            Audience::Protocol,
+            writeln!(stdout, "{NAME} {VERSION}").map_err(Error::Output),
+        ),
+        "--help" | "-h" | "help" => (
+            Audience::Human,
+            writeln!(stdout, "{USAGE}\n{MORE_USAGE}").map_err(Error::Output),
+        ),
+        "login" => (Audience::Human, login(&args[1..], stdin, stdout)),
+        "logout" => (Audience::Human, logout(&args[1..], stdout)),
+        _ => (Audience::Protocol, Err(usage_error())),
+    }
+}
+
+fn usage_error() -> Error {
+    eprintln!("{MORE_USAGE}");
+    Error::Usage(USAGE.to_string())
+}
+
+/// `get`: the stored credential, else a freshly provisioned one, else Docker's not-found.
+fn get(input: &str, out: &mut dyn Write) -> Result<(), Error> {
+    let server = protocol::parse_server(input)?;
+    let key = registry::canonical(&server);
+    crate::debug!("get {server:?} (key {key})");
+    let config = Config::load()?;
+    let store = Store::open(&config)?;
+    // The hot path: a stored credential answers without building an HTTP client.
+    let credential = match store.get(&key)? {
+        Some(credential) => credential,
+        None => match provision::fetch_or_create(&config, &store, &key)? {
+            Outcome::Credential(credential) => credential,
+            Outcome::NotProvisioned => return Err(Error::NotFound { hint: None }),
+            Outcome::NoApiKey(hint) => return Err(Error::NotFound { hint: Some(hint) }),
+        },
+    };
+    protocol::write_get(out, &server, &credential.username, &credential.secret)
+        .map_err(Error::Output)
+}
+
+/// `store`: what `docker login` and `podman login` hand us.
+fn store(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
+    let credentials = protocol::parse_store(input)?;
+    let key = registry::canonical(&credentials.server_url);
+    crate::debug!("store {:?} (key {key})", credentials.server_url);
+    let config = Config::load()?;
+    let store = Store::open(&config)?;
+    let credential = crate::store::StoredCredential {
+        username: credentials.username,
+        secret: credentials.secret,
+    };
+    store.put(&key, &credentials.server_url, &credential, None)?;
+    Ok(())
+}
+
+/// `erase`: local only (the remote credential stays; see the README). Nothing to erase is
+/// success: `docker logout` warns and `skopeo logout` crashes on any erase error.
+fn erase(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
+    let server = protocol::parse_server(input)?;
+    let key = registry::canonical(&server);
+    let config = Config::load()?;
+    let store = Store::open(&config)?;
+    let removed = store.erase(&key)?;
+    crate::debug!(
+        "erase {server:?} (key {key}): {}",
+        if removed { "removed" } else { "nothing stored" }
+    );
+    Ok(())
+}
+
+/// `list`: from the non-secret index alone; no keychain access, no secret.
+fn list(out: &mut dyn Write) -> Result<(), Error> {
+    let config = Config::load()?;
+    let index = Index::load(&config.dir)?;
+    let entries = index
+        .entries
+        .into_values()
+        .map(|entry| (entry.server_url, entry.username))
+        .collect();
+    protocol::write_list(out, &entries).map_err(Error::Output)
+}
+
+/// `login`: reads an API key (stdin when not a terminal, else a prompt without echo), checks
+/// it against the API, and saves it in the store.
+fn login(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Result<(), Error> {
+    if let Some(arg) = args.first() {
+        return Err(Error::Command(format!(
+            "login takes no arguments (got {arg:?}): pipe the key on stdin or type it at the prompt"
+        )));
+    }
+    let key = read_api_key(stdin)?;
+    let config = Config::load()?;
+    let store = Store::open(&config)?;
+    let client = Client::new(
+        &config.api_url,
+        key.clone(),
+        Timeouts {
+            connect: config.connect_timeout,
+            request: config.request_timeout,
+        },
+    );
+    let projects = client.list_projects()?;
+    store.set_api_key(&key)?;
+    let names: Vec<String> = projects
+        .iter()
+        .map(|p| format!("{} ({})", p.name, p.project_id))
+        .collect();
+    writeln!(
+        out,
+        "saved the Deepgram API key in the {} store; it sees {} project(s): {}",
+        store.backend_kind().as_str(),
+        projects.len(),
+        names.join(", ")
+    )
+    .map_err(Error::Output)
+}
+
+fn read_api_key(stdin: &mut impl Read) -> Result<Secret, Error> {
+    let key = if io::stdin().is_terminal() {
+        rpassword::prompt_password("Deepgram API key: ").map_err(|err| {
+            Error::Command(format!("cannot read the API key from the terminal: {err}"))
+        })?
+    } else {
+        let mut text = String::new();
+        stdin
+            .take(64 * 1024)
+            .read_to_string(&mut text)
+            .map_err(|err| Error::Command(format!("cannot read the API key from stdin: {err}")))?;
+        text
+    };
+    let key = key.trim();
+    if key.is_empty() || key.contains(char::is_whitespace) {
+        return Err(Error::Command(
+            "no API key given: pipe one key on stdin or type it at the prompt".into(),
+        ));
+    }
+    Ok(Secret::new(key))
+}
+
+/// `logout`: forgets the saved API key (stored registry credentials stay).
+fn logout(args: &[String], out: &mut impl Write) -> Result<(), Error> {
+    if let Some(arg) = args.first() {
+        return Err(Error::Command(format!(
+            "logout takes no arguments (got {arg:?})"
+        )));
+    }
+    let config = Config::load()?;
+    let store = Store::open(&config)?;
+    let message = if store.remove_api_key()? {
+        "removed the saved Deepgram API key"
+    } else {
+        "no saved Deepgram API key"
+    };
+    writeln!(out, "{message}").map_err(Error::Output)
+}

@@ -1,0 +1,62 @@
+//! Every environment variable the helper reads, one documented constant each.
+//!
+//! Ours all start with `DOCKER_CREDENTIAL_DEEPGRAM_`; the two exceptions are Deepgram's own
+//! `DEEPGRAM_API_KEY` and `DEEPGRAM_PROJECT_ID`. The README's table mirrors this file, and the
+//! integration tests clear every name in [`ALL`] so that a developer's shell cannot leak in.
+
+/// Directory holding `config.toml`, the non-secret index and (when used) the file store.
+pub const CONFIG_DIR: &str = "DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR";
+/// Secret backend: `auto` (default), `keyring` or `file`. Overrides config key `store`.
+pub const STORE: &str = "DOCKER_CREDENTIAL_DEEPGRAM_STORE";
+/// Diagnostics on stderr: `off`, `warn` (default) or `debug`.
+pub const LOG: &str = "DOCKER_CREDENTIAL_DEEPGRAM_LOG";
+/// Comma-separated registries that provision Deepgram credentials. Overrides `registries`.
+pub const REGISTRIES: &str = "DOCKER_CREDENTIAL_DEEPGRAM_REGISTRIES";
+/// Base URL of the Deepgram API. Overrides `api_url`.
+pub const API_URL: &str = "DOCKER_CREDENTIAL_DEEPGRAM_API_URL";
+/// `auto` or `never`. Overrides `provision`.
+pub const PROVISION: &str = "DOCKER_CREDENTIAL_DEEPGRAM_PROVISION";
+/// Comma-separated product scopes for new credentials. Overrides `scopes`.
+pub const SCOPES: &str = "DOCKER_CREDENTIAL_DEEPGRAM_SCOPES";
+/// Comment on new credentials. Overrides `comment`.
+pub const COMMENT: &str = "DOCKER_CREDENTIAL_DEEPGRAM_COMMENT";
+/// How long to wait for another process that is provisioning, e.g. `30s`. Overrides `lock_timeout`.
+pub const LOCK_TIMEOUT: &str = "DOCKER_CREDENTIAL_DEEPGRAM_LOCK_TIMEOUT";
+/// Connect timeout for the Deepgram API. Overrides `connect_timeout`.
+pub const CONNECT_TIMEOUT: &str = "DOCKER_CREDENTIAL_DEEPGRAM_CONNECT_TIMEOUT";
+/// Whole-request timeout for the Deepgram API. Overrides `request_timeout`.
+pub const REQUEST_TIMEOUT: &str = "DOCKER_CREDENTIAL_DEEPGRAM_REQUEST_TIMEOUT";
+/// Total time budget for retrying a create that the server provably did not act on.
+/// Overrides `retry_budget`.
+pub const RETRY_BUDGET: &str = "DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET";
+/// Cache duration announced to the kubelet. Overrides `kubelet_cache_duration`.
+pub const KUBELET_CACHE_DURATION: &str = "DOCKER_CREDENTIAL_DEEPGRAM_KUBELET_CACHE_DURATION";
+
+/// Deepgram API key used to create distribution credentials.
+pub const DEEPGRAM_API_KEY: &str = "DEEPGRAM_API_KEY";
+/// Deepgram project in which credentials are created. Overrides `project_id`.
+pub const DEEPGRAM_PROJECT_ID: &str = "DEEPGRAM_PROJECT_ID";
+
+/// Every variable above, for tests that must start from a clean environment.
+pub const ALL: &[&str] = &[
+    CONFIG_DIR,
+    STORE,
+    LOG,
+    REGISTRIES,
+    API_URL,
+    PROVISION,
+    SCOPES,
+    COMMENT,
+    LOCK_TIMEOUT,
+    CONNECT_TIMEOUT,
+    REQUEST_TIMEOUT,
+    RETRY_BUDGET,
+    KUBELET_CACHE_DURATION,
+    DEEPGRAM_API_KEY,
+    DEEPGRAM_PROJECT_ID,
+];
+
+/// The value of `name`, or `None` when unset or empty (an empty variable means "not set").
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}

@@ -1,0 +1,67 @@
+//! The one top-level error: every module's error, and how each is shown.
+//!
+//! Protocol commands (`get`, `store`, `erase`, `list`) put one line on stdout, because that is
+//! the only place docker and skopeo look, and exit 1; the same line plus any hint goes to
+//! stderr for the person at the terminal. "Nothing stored and nothing to provision" is
+//! Docker's exact not-found sentinel and nothing else.
+
+use crate::config::ConfigError;
+use crate::protocol::{NOT_FOUND, ProtocolError};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Docker's not-found: anonymous pull follows. `hint` goes to stderr only.
+    #[error("{NOT_FOUND}")]
+    NotFound { hint: Option<String> },
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Provision(Box<crate::provision::ProvisionError>),
+    #[error(transparent)]
+    Api(Box<crate::deepgram::ApiError>),
+    /// A human-facing command failed; the message says what to do.
+    #[error("{0}")]
+    Command(String),
+    #[error("cannot write the answer: {0}")]
+    Output(std::io::Error),
+}
+
+impl From<crate::provision::ProvisionError> for Error {
+    fn from(err: crate::provision::ProvisionError) -> Self {
+        Error::Provision(Box::new(err))
+    }
+}
+
+impl From<crate::deepgram::ApiError> for Error {
+    fn from(err: crate::deepgram::ApiError) -> Self {
+        Error::Api(Box::new(err))
+    }
+}
+
+impl Error {
+    /// The line for stdout (protocol commands) and the first line on stderr.
+    pub fn line(&self) -> String {
+        // One line, whatever a cause contained.
+        self.to_string().replace(['\n', '\r'], " ")
+    }
+
+    /// Extra help for stderr only.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NotFound { hint } => hint.clone(),
+            Error::Provision(err) => err.hint(),
+            _ => None,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        1
+    }
+}

@@ -1,0 +1,20 @@
+//! docker-credential-deepgram: a Docker credential helper that provisions Deepgram self-hosted
+//! distribution credentials on first use and keeps them in the OS keychain.
+//!
+//! `main.rs` only calls [`app::main`]. The modules each own one job; see the README's
+//! "Architecture" section for the map.
+
+pub mod app;
+pub mod config;
+pub mod deepgram;
+pub mod duration;
+pub mod env;
+pub mod error;
+pub mod files;
+pub mod lock;
+pub mod log;
+pub mod protocol;
+pub mod provision;
+pub mod registry;
+pub mod secret;
+pub mod store;

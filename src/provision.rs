@@ -1,0 +1,384 @@
+//! Fetch-or-create: the first `get` for a provisioning registry creates a Deepgram
+//! distribution credential, exactly once across every process on the machine.
+//!
+//! The order is the promise. Under the cross-process provisioning lock: re-read the store
+//! (another helper may have just finished), prove the store accepts writes, note the pending
+//! create in the index, POST once, and write the secret to the store before anything else
+//! touches it. A create is repeated only when the server provably did not act on it
+//! (connection refused, 429, 503), within a bounded time. An ambiguous failure (timeout, lost
+//! connection, 502, 504) is reported with the comment that finds the possible orphan, never
+//! retried. If the keychain refuses the secret after a successful create, the 0600 file
+//! keeps it; if that fails too, the error names the credential so the user can delete it.
+//! Never logs or prints the secret or the API key.
+
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::config::{Config, MAX_COMMENT_CHARS, Provision};
+use crate::deepgram::{ApiError, Client, CreateRequest, CreatedCredential, Project, Timeouts};
+use crate::env;
+use crate::lock::{FileLock, LockError};
+use crate::secret::Secret;
+use crate::store::index::{PendingCreate, Provisioned};
+use crate::store::{Store, StoreError, StoredCredential};
+
+/// Held while one process creates a credential; others wait, then find it in the store.
+pub const PROVISION_LOCK: &str = "provision.lock";
+/// First pause between retries of a create the server refused.
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error(
+        "the Deepgram API key sees no project: create one in the Deepgram Console or set DEEPGRAM_PROJECT_ID"
+    )]
+    NoProject,
+    #[error(
+        "the Deepgram API key sees {} projects ({}): set DEEPGRAM_PROJECT_ID or project_id to one of them",
+        .0.len(), list_projects(.0)
+    )]
+    ManyProjects(Vec<Project>),
+    #[error("cannot create a Deepgram distribution credential: {0}")]
+    Api(Box<ApiError>),
+    #[error(
+        "creating a Deepgram distribution credential may have succeeded without an answer: {error}. Look in the Deepgram Console (project {project_id}, Self-Hosted > Distribution Credentials) for the comment \"{comment}\" and delete it if present; the next pull creates a new one"
+    )]
+    Ambiguous {
+        error: Box<ApiError>,
+        project_id: String,
+        comment: String,
+    },
+    #[error(
+        "created Deepgram credential {id} (username {username}) but could not store its secret ({source}); the secret is lost: delete credential {id} in the Deepgram Console, fix the store, and pull again"
+    )]
+    StoreAfterCreate {
+        id: String,
+        username: String,
+        source: StoreError,
+    },
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn list_projects(projects: &[Project]) -> String {
+    projects
+        .iter()
+        .map(|p| format!("{} {}", p.name, p.project_id))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl ProvisionError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ProvisionError::Api(err) if matches!(**err, ApiError::InvalidKey { .. }) => Some(format!(
+                "the key comes from {} if set, else from `docker-credential-deepgram login`",
+                env::DEEPGRAM_API_KEY
+            )),
+            ProvisionError::Api(err) if matches!(**err, ApiError::Forbidden { .. }) => Some(
+                "create a key with the Member role or above and the self-hosted product scopes in the Deepgram Console"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Why `get` found nothing to return.
+#[derive(Debug)]
+pub enum Outcome {
+    Credential(StoredCredential),
+    /// Not a provisioning registry, or provisioning is off.
+    NotProvisioned,
+    /// A provisioning registry, but no API key: the hint says how to set one.
+    NoApiKey(String),
+}
+
+/// The credential for `key` (canonical), provisioning it if this registry provisions and an
+/// API key is available. The caller has already looked in the store without a lock.
+pub fn fetch_or_create(
+    config: &Config,
+    store: &Store,
+    key: &str,
+) -> Result<Outcome, ProvisionError> {
+    if config.provision == Provision::Never || !config.is_provisioning_registry(key) {
+        return Ok(Outcome::NotProvisioned);
+    }
+    let Some(api_key) = api_key(store)? else {
+        return Ok(Outcome::NoApiKey(format!(
+            "no Deepgram API key: set {} or run `docker-credential-deepgram login` so that credentials for {key} are created on first use",
+            env::DEEPGRAM_API_KEY
+        )));
+    };
+    let _lock = FileLock::acquire(
+        &config.dir.join(PROVISION_LOCK),
+        config.lock_timeout,
+        &format!("creating a Deepgram distribution credential for {key}"),
+    )?;
+    if let Some(credential) = store.get(key)? {
+        crate::debug!("{key} was provisioned by another process while we waited");
+        return Ok(Outcome::Credential(credential));
+    }
+    warn_about_unfinished_create(store, key)?;
+    store.check_writable()?;
+
+    let client = Client::new(
+        &config.api_url,
+        api_key,
+        Timeouts {
+            connect: config.connect_timeout,
+            request: config.request_timeout,
+        },
+    );
+    let project_id = resolve_project(config, &client)?;
+    let comment = comment(config, store)?;
+    let request = CreateRequest {
+        comment: comment.clone(),
+        scopes: config.scopes.clone(),
+        provider: "quay".to_string(),
+    };
+    mark_pending(store, key, &project_id, &comment)?;
+    let created = match create_with_retries(&client, &project_id, &request, config.retry_budget) {
+        Ok(created) => created,
+        Err(err) if err.is_ambiguous() => {
+            // The pending marker stays: the next run repeats the warning until a create succeeds.
+            return Err(ProvisionError::Ambiguous {
+                error: Box::new(err),
+                project_id,
+                comment,
+            });
+        }
+        Err(err) => {
+            // Nothing was created (or the server said why not): no orphan to warn about.
+            store.update_index(|index| index.pending.remove(key))?;
+            return Err(ProvisionError::Api(Box::new(err)));
+        }
+    };
+    let credential = keep(store, config, key, &project_id, created)?;
+    Ok(Outcome::Credential(credential))
+}
+
+/// `DEEPGRAM_API_KEY`, else the key saved by `login`.
+pub fn api_key(store: &Store) -> Result<Option<Secret>, StoreError> {
+    if let Some(key) = env::var(env::DEEPGRAM_API_KEY) {
+        crate::debug!("API key from {}", env::DEEPGRAM_API_KEY);
+        return Ok(Some(Secret::new(key.trim())));
+    }
+    let saved = store.api_key()?;
+    if saved.is_some() {
+        crate::debug!("API key from the {} store", store.backend_kind().as_str());
+    }
+    Ok(saved)
+}
+
+/// `DEEPGRAM_PROJECT_ID`/`project_id`, else the key's only project.
+pub fn resolve_project(config: &Config, client: &Client) -> Result<String, ProvisionError> {
+    if let Some(project) = &config.project_id {
+        return Ok(project.clone());
+    }
+    let mut projects = client
+        .list_projects()
+        .map_err(|err| ProvisionError::Api(Box::new(err)))?;
+    match projects.len() {
+        0 => Err(ProvisionError::NoProject),
+        1 => {
+            let project = projects.remove(0);
+            crate::debug!("using the key's only project {}", project.project_id);
+            Ok(project.project_id)
+        }
+        _ => Err(ProvisionError::ManyProjects(projects)),
+    }
+}
+
+fn create_with_retries(
+    client: &Client,
+    project_id: &str,
+    request: &CreateRequest,
+    budget: Duration,
+) -> Result<CreatedCredential, ApiError> {
+    let deadline = Instant::now() + budget;
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        match client.create_credential(project_id, request) {
+            Ok(created) => return Ok(created),
+            Err(err) if err.server_did_not_act() => {
+                let wait = err.retry_after().unwrap_or(backoff);
+                let now = Instant::now();
+                if now + wait > deadline {
+                    return Err(err);
+                }
+                crate::warn!("{err}; retrying in {:.1}s", wait.as_secs_f64());
+                std::thread::sleep(wait);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Stores the new secret at once; the file store is the last resort before giving up.
+fn keep(
+    store: &Store,
+    config: &Config,
+    key: &str,
+    project_id: &str,
+    created: CreatedCredential,
+) -> Result<StoredCredential, ProvisionError> {
+    let credential = StoredCredential {
+        username: created.username.clone(),
+        secret: created.secret.clone(),
+    };
+    let meta = Provisioned {
+        id: created.id.clone(),
+        project_id: project_id.to_string(),
+        api_url: config.api_url.clone(),
+        created: created.created.clone(),
+        scopes: created.scopes.clone(),
+        comment: created.comment.clone(),
+    };
+    match store.put(key, key, &credential, Some(meta.clone())) {
+        Ok(()) => {
+            crate::debug!("created and stored Deepgram credential {}", created.id);
+            Ok(credential)
+        }
+        Err(first) => {
+            crate::warn!(
+                "created Deepgram credential {} but the store refused it ({first}); keeping it in the 0600 file store instead",
+                created.id
+            );
+            store
+                .put_in_file(key, key, &credential, Some(meta))
+                .map_err(|source| ProvisionError::StoreAfterCreate {
+                    id: created.id.clone(),
+                    username: created.username.clone(),
+                    source,
+                })?;
+            Ok(credential)
+        }
+    }
+}
+
+fn mark_pending(
+    store: &Store,
+    key: &str,
+    project_id: &str,
+    comment: &str,
+) -> Result<(), StoreError> {
+    let pending = PendingCreate {
+        started_at: unix_now(),
+        project_id: project_id.to_string(),
+        comment: comment.to_string(),
+        pid: std::process::id(),
+    };
+    store.update_index(|index| {
+        index.pending.insert(key.to_string(), pending);
+    })
+}
+
+fn warn_about_unfinished_create(store: &Store, key: &str) -> Result<(), StoreError> {
+    if let Some(pending) = store.index()?.pending.get(key) {
+        crate::warn!(
+            "an earlier create for {key} (process {}, {}s ago) did not finish; if it reached Deepgram it left an unused credential with the comment \"{}\" in project {}: delete it in the Console",
+            pending.pid,
+            unix_now().saturating_sub(pending.started_at),
+            pending.comment,
+            pending.project_id
+        );
+    }
+    Ok(())
+}
+
+/// The configured comment (or one naming the tool and host), always ending in this
+/// install's tag so that credentials it created can be found again.
+fn comment(config: &Config, store: &Store) -> Result<String, StoreError> {
+    let tag = format!("[dcd:{}]", install_id(store)?);
+    let base = match &config.comment {
+        Some(comment) => comment.clone(),
+        None => format!("docker-credential-deepgram on {}", hostname()),
+    };
+    let room = MAX_COMMENT_CHARS - tag.chars().count() - 1;
+    let base: String = base.chars().take(room).collect();
+    Ok(format!("{} {tag}", base.trim_end()))
+}
+
+/// The per-install tag, created on first need and kept in the index.
+pub fn install_id(store: &Store) -> Result<String, StoreError> {
+    if let Some(id) = store.index()?.install_id {
+        return Ok(id);
+    }
+    store.update_index(|index| {
+        index
+            .install_id
+            .get_or_insert_with(|| random_hex(12))
+            .clone()
+    })
+}
+
+/// Not for secrets: a tag only needs to be distinct between installs.
+fn random_hex(chars: usize) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::new();
+    while out.len() < chars {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos(),
+        );
+        hasher.write_u32(std::process::id());
+        out.push_str(&format!("{:016x}", hasher.finish()));
+    }
+    out.truncate(chars);
+    out
+}
+
+fn hostname() -> String {
+    env::var("HOSTNAME")
+        .or_else(|| env::var("COMPUTERNAME"))
+        .or_else(|| {
+            std::fs::read_to_string(Path::new("/etc/hostname"))
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+        })
+        .unwrap_or_else(|| "unknown-host".to_string())
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_tags_differ_and_have_the_length() {
+        let a = random_hex(12);
+        assert_eq!(a.len(), 12);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, random_hex(12));
+    }
+
+    #[test]
+    fn comment_is_bounded_and_tagged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::load_from(dir.path().to_path_buf()).unwrap();
+        config.store = crate::config::StoreChoice::File;
+        config.comment = Some("x".repeat(128));
+        let store = Store::open(&config).unwrap();
+        let text = comment(&config, &store).unwrap();
+        assert_eq!(text.chars().count(), 128);
+        let tag = format!("[dcd:{}]", install_id(&store).unwrap());
+        assert!(text.ends_with(&tag), "{text}");
+        // stable per install
+        assert_eq!(comment(&config, &store).unwrap(), text);
+    }
+}

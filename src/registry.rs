@@ -1,0 +1,155 @@
+//! Server names: which spellings mean the same registry.
+//!
+//! The reference Go helpers key credentials by the exact string they are given, so
+//! `quay.io`, `https://quay.io`, `quay.io:443` and `https://quay.io/` are four different
+//! credentials and users suffer for it (docker-credential-helpers #14, #58; nerdctl #1263).
+//! Here every spelling of one registry maps to one canonical key: scheme dropped, host
+//! lowercased, the default port `:443` dropped, Docker Hub's many names folded into
+//! `docker.io`, and the API roots `/v1/` and `/v2/` treated as the registry itself. Other
+//! hosts, ports and paths stay distinct: Docker keeps `https://index.docker.io/v1/refresh-token`
+//! as a key of its own, and it must never answer with the Hub password.
+//!
+//! Pure string work: no I/O, no allocation beyond the result.
+
+/// Host names that all mean Docker Hub.
+const DOCKER_HUB_HOSTS: &[&str] = &[
+    "docker.io",
+    "index.docker.io",
+    "registry-1.docker.io",
+    "registry.hub.docker.com",
+];
+
+/// The canonical key for a server string as clients send it to `get`, `store` and `erase`.
+///
+/// ```text
+/// "https://Quay.IO:443/"          -> "quay.io"
+/// "https://index.docker.io/v1/"   -> "docker.io"
+/// "https://index.docker.io/v1/refresh-token" -> "docker.io/v1/refresh-token"
+/// "localhost:5000/team"           -> "localhost:5000/team"
+/// ```
+pub fn canonical(server: &str) -> String {
+    let trimmed = server.trim();
+    let without_scheme = strip_scheme(trimmed);
+    // Query and fragment never name a different registry.
+    let without_query = without_scheme
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(without_scheme);
+    let (authority, path) = match without_query.find('/') {
+        Some(slash) => without_query.split_at(slash),
+        None => (without_query, ""),
+    };
+    let host = normalise_authority(authority);
+    let host = if DOCKER_HUB_HOSTS.contains(&host.as_str()) {
+        "docker.io".to_string()
+    } else {
+        host
+    };
+    let path = path.trim_end_matches('/');
+    let path = match path {
+        "/v1" | "/v2" => "",
+        other => other,
+    };
+    format!("{host}{path}")
+}
+
+/// True when two server strings name the same registry (and path).
+pub fn same_registry(a: &str, b: &str) -> bool {
+    canonical(a) == canonical(b)
+}
+
+fn strip_scheme(server: &str) -> &str {
+    for scheme in ["https://", "http://"] {
+        if server.len() >= scheme.len() && server[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            return &server[scheme.len()..];
+        }
+    }
+    server
+}
+
+/// Lowercases the host and drops `:443`, keeping IPv6 brackets and any other port.
+fn normalise_authority(authority: &str) -> String {
+    let lower = authority.to_ascii_lowercase();
+    match lower.strip_suffix(":443") {
+        // `[::1]:443` -> `[::1]`; but never strip from a bare IPv6 literal like `::443`.
+        Some(host) if !host.is_empty() && (host.ends_with(']') || !host.contains(':')) => {
+            host.to_string()
+        }
+        _ => lower,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quay_spellings_are_one_registry() {
+        for spelling in [
+            "quay.io",
+            "https://quay.io",
+            "https://quay.io/",
+            "quay.io:443",
+            "https://quay.io:443/",
+            "HTTPS://QUAY.IO",
+            "  quay.io\n",
+            "http://quay.io",
+            "https://quay.io/v2/",
+        ] {
+            assert_eq!(canonical(spelling), "quay.io", "{spelling:?}");
+        }
+    }
+
+    #[test]
+    fn docker_hub_spellings_are_one_registry() {
+        for spelling in [
+            "https://index.docker.io/v1/",
+            "https://index.docker.io/v1",
+            "docker.io",
+            "index.docker.io",
+            "registry-1.docker.io",
+            "https://registry-1.docker.io/v2/",
+        ] {
+            assert_eq!(canonical(spelling), "docker.io", "{spelling:?}");
+        }
+    }
+
+    #[test]
+    fn hub_token_keys_stay_distinct_from_the_password() {
+        assert_eq!(
+            canonical("https://index.docker.io/v1/refresh-token"),
+            "docker.io/v1/refresh-token"
+        );
+        assert_eq!(
+            canonical("https://index.docker.io/v1/access-token"),
+            "docker.io/v1/access-token"
+        );
+        assert!(!same_registry(
+            "https://index.docker.io/v1/refresh-token",
+            "https://index.docker.io/v1/"
+        ));
+    }
+
+    #[test]
+    fn other_hosts_ports_and_paths_stay_distinct() {
+        assert_eq!(canonical("localhost:5000"), "localhost:5000");
+        assert_eq!(canonical("http://localhost:5000/"), "localhost:5000");
+        assert!(!same_registry("localhost:5000", "localhost:5001"));
+        assert!(!same_registry("quay.io", "quay.io:8443"));
+        assert!(!same_registry("quay.io", "quay.io/deepgram"));
+        assert!(!same_registry("quay.io", "quay.io.evil.example"));
+        assert_eq!(canonical("quay.io/Deepgram/"), "quay.io/Deepgram");
+    }
+
+    #[test]
+    fn ipv6_hosts_keep_their_brackets() {
+        assert_eq!(canonical("[::1]:5000"), "[::1]:5000");
+        assert_eq!(canonical("https://[::1]:443/"), "[::1]");
+    }
+
+    #[test]
+    fn query_and_fragment_are_ignored() {
+        assert_eq!(canonical("https://quay.io/?x=1"), "quay.io");
+        assert_eq!(canonical("quay.io#frag"), "quay.io");
+    }
+}

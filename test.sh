@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what the tests need (Debian packages, as root), then
+# `cargo test --locked`. The tests start their own private D-Bus sessions with gnome-keyring,
+# a local docker-registry and a fake Deepgram API, all on loopback; nothing else is touched.
+#
+#   ./test.sh              # everything
+#   ./test.sh provision    # extra arguments go to `cargo test`
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages the tests drive: a real Secret Service, the docker CLI's peers, a registry.
+packages=(dbus-daemon dbus-x11 gnome-keyring libsecret-tools skopeo docker-registry apache2-utils
+  golang-docker-credential-helpers hyperfine)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if ! command -v kubectl >/dev/null 2>&1; then missing+=(kubernetes-client); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: missing Debian packages: ${missing[*]}" >&2
+    echo "test.sh: run as root, or: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "test.sh: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "test.sh: cargo not found: install Rust 1.89 or newer (https://rustup.rs)" >&2
+  exit 1
+fi
+
+# No display: a keychain prompt must fail at once rather than wait for a click.
+unset DISPLAY WAYLAND_DISPLAY
+exec cargo test --locked "$@"

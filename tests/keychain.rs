@@ -1,0 +1,231 @@
+//! The secret backends against real parts: gnome-keyring's Secret Service on a private
+//! D-Bus session, and the file store where no keychain is reachable.
+
+mod support;
+
+use std::process::Stdio;
+
+use support::{SecretService, TestEnv, get_json, mode};
+
+const NOT_FOUND: &str = "credentials not found in native keychain\n";
+
+#[test]
+fn secrets_go_to_the_secret_service_and_nowhere_else() {
+    let env = TestEnv::keyring();
+    let secret = "keychain-only-secret-31d7";
+    let stored = env.store("https://quay.io", "alice", secret);
+    assert_eq!((stored.code, stored.stderr.as_str()), (0, ""), "{stored:?}");
+    assert_eq!(
+        env.get("quay.io").stdout,
+        get_json("quay.io", "alice", secret)
+    );
+    assert_eq!(
+        env.run(&["list"], b"unused").stdout,
+        "{\"https://quay.io\":\"alice\"}\n"
+    );
+
+    let items = env.keyring.as_ref().unwrap().items();
+    assert!(
+        items.contains("attribute.username = registry:quay.io"),
+        "{items}"
+    );
+    assert!(items.contains(secret), "the keychain holds it: {items}");
+    assert!(
+        !env.config_dir().join("credentials.json").exists(),
+        "no file store"
+    );
+    assert_eq!(
+        env.files_containing(secret),
+        Vec::<std::path::PathBuf>::new()
+    );
+
+    env.run(&["erase"], b"quay.io").ok();
+    assert_eq!(env.get("quay.io").stdout, NOT_FOUND);
+    let items = env.keyring.as_ref().unwrap().items();
+    assert!(!items.contains("registry:quay.io"), "{items}");
+}
+
+#[test]
+fn keychain_items_use_the_keyring_rs_attributes() {
+    let env = TestEnv::keyring();
+    env.store("localhost:5000", "u", "p").ok();
+    let items = env.keyring.as_ref().unwrap().items();
+    assert!(
+        items.contains("label = keyring:registry:localhost:5000@docker-credential-deepgram"),
+        "{items}"
+    );
+    assert!(
+        items.contains("attribute.service = docker-credential-deepgram"),
+        "{items}"
+    );
+}
+
+#[test]
+fn a_locked_keychain_is_an_error_that_says_so_not_not_found() {
+    let mut env = TestEnv::keyring();
+    env.store("quay.io", "alice", "pw").ok();
+    env.keyring.as_mut().unwrap().lock();
+
+    let got = env.get("quay.io");
+    assert_eq!(got.code, 1, "{got:?}");
+    assert_ne!(got.stdout, NOT_FOUND);
+    assert!(got.stdout.starts_with("the keychain is locked"), "{got:?}");
+    assert!(got.stdout.contains("unlock"), "says how: {got:?}");
+    assert!(got.stderr.contains("the keychain is locked"), "{got:?}");
+
+    let stored = env.store("other.example", "bob", "pw2");
+    assert_eq!(stored.code, 1);
+    assert!(
+        stored.stdout.starts_with("the keychain is locked"),
+        "{stored:?}"
+    );
+    assert_eq!(
+        env.run(&["list"], b"").stdout,
+        "{\"quay.io\":\"alice\"}\n",
+        "index unchanged"
+    );
+}
+
+#[test]
+fn no_keychain_falls_back_to_the_file_store_with_one_warning() {
+    let env = TestEnv::without_keychain();
+    let secret = "fallback-secret-88aa";
+    let stored = env.store("quay.io", "alice", secret);
+    assert_eq!(stored.code, 0, "{stored:?}");
+    assert_eq!(stored.stderr.lines().count(), 1, "one warning: {stored:?}");
+    let warning = &stored.stderr;
+    assert!(
+        warning.contains("warning: no keychain is reachable"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("credentials.json"),
+        "names the file: {warning}"
+    );
+    assert!(
+        warning.contains("DOCKER_CREDENTIAL_DEEPGRAM_STORE=file"),
+        "how to choose: {warning}"
+    );
+    assert!(!warning.contains(secret));
+
+    let got = env.get("quay.io");
+    assert_eq!(got.stdout, get_json("quay.io", "alice", secret));
+    let file = env.config_dir().join("credentials.json");
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(env.files_containing(secret), vec![file]);
+}
+
+#[test]
+fn choosing_the_file_store_explicitly_is_silent() {
+    let mut env = TestEnv::without_keychain();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "file");
+    let stored = env.store("quay.io", "alice", "pw");
+    assert_eq!((stored.code, stored.stderr.as_str()), (0, ""));
+}
+
+#[test]
+fn store_keyring_makes_a_missing_keychain_an_error() {
+    let mut env = TestEnv::without_keychain();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "keyring");
+    let stored = env.store("quay.io", "alice", "pw");
+    assert_eq!(stored.code, 1);
+    assert!(
+        stored.stdout.starts_with("no keychain is reachable"),
+        "{stored:?}"
+    );
+    assert!(
+        stored
+            .stdout
+            .contains("DOCKER_CREDENTIAL_DEEPGRAM_STORE=file"),
+        "{stored:?}"
+    );
+    assert!(!env.config_dir().join("credentials.json").exists());
+
+    // the same through config.toml
+    env.unset("DOCKER_CREDENTIAL_DEEPGRAM_STORE");
+    std::fs::write(
+        env.config_dir().join("config.toml"),
+        "store = \"keyring\"\n",
+    )
+    .unwrap();
+    assert_eq!(env.store("quay.io", "alice", "pw").code, 1);
+}
+
+#[test]
+fn a_credential_stored_in_the_file_survives_a_keychain_appearing() {
+    let mut env = TestEnv::without_keychain();
+    env.store("quay.io", "alice", "from-file").ok();
+    env.keyring = Some(SecretService::start());
+    assert_eq!(
+        env.get("quay.io").stdout,
+        get_json("quay.io", "alice", "from-file")
+    );
+    // erase removes it wherever it is
+    env.run(&["erase"], b"quay.io").ok();
+    assert_eq!(env.get("quay.io").stdout, NOT_FOUND);
+}
+
+/// Runs `count` helpers at once (bounded), each storing its own registry, then reading it back.
+fn parallel_store_and_get(env: &TestEnv, count: usize) {
+    let children: Vec<_> = (0..count)
+        .map(|i| {
+            let json = format!(
+                "{{\"ServerURL\":\"r{i}.example\",\"Username\":\"u{i}\",\"Secret\":\"s{i}\"}}\n"
+            );
+            let mut child = env
+                .command(&["store"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(&mut child.stdin.take().unwrap(), json.as_bytes()).unwrap();
+            child
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    let getters: Vec<_> = (0..count)
+        .map(|i| {
+            let mut child = env
+                .command(&["get"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(
+                &mut child.stdin.take().unwrap(),
+                format!("r{i}.example").as_bytes(),
+            )
+            .unwrap();
+            (i, child)
+        })
+        .collect();
+    for (i, child) in getters {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            get_json(&format!("r{i}.example"), &format!("u{i}"), &format!("s{i}"))
+        );
+    }
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.run(&["list"], b"").stdout).expect("index is valid JSON");
+    assert_eq!(
+        listed.as_object().unwrap().len(),
+        count,
+        "every store is in the index: {listed}"
+    );
+}
+
+#[test]
+fn parallel_helpers_do_not_corrupt_the_file_store_or_index() {
+    parallel_store_and_get(&TestEnv::file_store(), 32);
+}
+
+#[test]
+fn parallel_helpers_do_not_corrupt_the_keychain_or_index() {
+    parallel_store_and_get(&TestEnv::keyring(), 24);
+}
