@@ -57,9 +57,8 @@ pub fn format(duration: Duration) -> String {
     let seconds = if millis == 0 {
         format!("{seconds}s")
     } else {
-        format!("{seconds}.{millis:03}s")
-            .trim_end_matches('0')
-            .to_string()
+        let fraction = format!("{millis:03}");
+        format!("{seconds}.{}s", fraction.trim_end_matches('0'))
     };
     match (hours, minutes) {
         (0, 0) => seconds,
