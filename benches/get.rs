@@ -8,6 +8,8 @@
 //! Prints medians and ratios. Not a test: it never fails on a slow machine, it reports.
 //! Only loopback and private sockets are used; every loop is bounded.
 
+#[path = "../tests/support/fake_deepgram.rs"]
+mod fake_deepgram;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -30,6 +32,40 @@ fn main() {
 
     keychain_versus_secretservice(runs);
     file_store_versus_true(runs);
+    first_use(runs.clamp(5, 40));
+}
+
+/// A first-use `get` (nothing stored): the create against the loopback fake API and the
+/// keychain write, measured by erasing the local copy between runs.
+fn first_use(runs: usize) {
+    let fake = fake_deepgram::FakeDeepgram::start();
+    for discover in [false, true] {
+        let mut env = TestEnv::keyring();
+        env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
+        env.set("DEEPGRAM_API_KEY", &fake.api_key());
+        if !discover {
+            env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+        }
+        let before = fake.requests().len();
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let run_started = Instant::now();
+            let run = env.get("quay.io");
+            times.push(run_started.elapsed());
+            assert_eq!(run.code, 0, "first-use get failed: {run:?}");
+            env.run(&["erase"], b"quay.io").ok();
+        }
+        let requests = (fake.requests().len() - before) as f64 / runs as f64;
+        println!(
+            "  first use ({}): {:.2} ms median, {requests:.1} requests per get against the fake API, {runs} runs",
+            if discover {
+                "project discovered"
+            } else {
+                "project configured"
+            },
+            median_ms(times)
+        );
+    }
 }
 
 fn keychain_versus_secretservice(runs: usize) {
@@ -47,9 +83,11 @@ fn keychain_versus_secretservice(runs: usize) {
     let mut theirs = Command::new(peer);
     theirs.arg("get").env_clear().envs(keyring.env());
     let (ours_ms, theirs_ms) = interleaved(runs, &mut ours, &mut theirs, b"quay.io");
-    println!("  secret service: ours {ours_ms:.2} ms, {peer} {theirs_ms:.2} ms, ratio {:.2} (target <= 0.50: {})",
+    println!(
+        "  secret service: ours {ours_ms:.2} ms, {peer} {theirs_ms:.2} ms, ratio {:.2} (target <= 0.50: {})",
         ours_ms / theirs_ms,
-        verdict(ours_ms / theirs_ms <= 0.5));
+        verdict(ours_ms / theirs_ms <= 0.5)
+    );
 }
 
 fn file_store_versus_true(runs: usize) {

@@ -5,16 +5,15 @@
 //! stderr. Human-facing commands (`login`, `logout`, `configure`, `export`, `kubelet`) keep
 //! stdout for their output and put errors on stderr.
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, Read, Write};
 use std::process::ExitCode;
 
+use crate::cmd;
 use crate::config::Config;
-use crate::deepgram::{Client, Timeouts};
 use crate::error::Error;
 use crate::protocol;
 use crate::provision::{self, Outcome};
 use crate::registry;
-use crate::secret::Secret;
 use crate::store::Store;
 use crate::store::index::Index;
 
@@ -102,8 +101,11 @@ fn run(
             Audience::Human,
             writeln!(stdout, "{USAGE}\n{MORE_USAGE}").map_err(Error::Output),
         ),
-        "login" => (Audience::Human, login(&args[1..], stdin, stdout)),
-        "logout" => (Audience::Human, logout(&args[1..], stdout)),
+        "login" => (
+            Audience::Human,
+            cmd::login::login(&args[1..], stdin, stdout),
+        ),
+        "logout" => (Audience::Human, cmd::login::logout(&args[1..], stdout)),
         _ => (Audience::Protocol, Err(usage_error())),
     }
 }
@@ -120,14 +122,10 @@ fn get(input: &str, out: &mut dyn Write) -> Result<(), Error> {
     crate::debug!("get {server:?} (key {key})");
     let config = Config::load()?;
     let store = Store::open(&config)?;
-    // The hot path: a stored credential answers without building an HTTP client.
-    let credential = match store.get(&key)? {
-        Some(credential) => credential,
-        None => match provision::fetch_or_create(&config, &store, &key)? {
-            Outcome::Credential(credential) => credential,
-            Outcome::NotProvisioned => return Err(Error::NotFound { hint: None }),
-            Outcome::NoApiKey(hint) => return Err(Error::NotFound { hint: Some(hint) }),
-        },
+    let credential = match provision::credential(&config, &store, &key)? {
+        Outcome::Credential(credential) => credential,
+        Outcome::NotProvisioned => return Err(Error::NotFound { hint: None }),
+        Outcome::NoApiKey(hint) => return Err(Error::NotFound { hint: Some(hint) }),
     };
     protocol::write_get(out, &server, &credential.username, &credential.secret)
         .map_err(Error::Output)
@@ -173,78 +171,4 @@ fn list(out: &mut dyn Write) -> Result<(), Error> {
         .map(|entry| (entry.server_url, entry.username))
         .collect();
     protocol::write_list(out, &entries).map_err(Error::Output)
-}
-
-/// `login`: reads an API key (stdin when not a terminal, else a prompt without echo), checks
-/// it against the API, and saves it in the store.
-fn login(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Result<(), Error> {
-    if let Some(arg) = args.first() {
-        return Err(Error::Command(format!(
-            "login takes no arguments (got {arg:?}): pipe the key on stdin or type it at the prompt"
-        )));
-    }
-    let key = read_api_key(stdin)?;
-    let config = Config::load()?;
-    let store = Store::open(&config)?;
-    let client = Client::new(
-        &config.api_url,
-        key.clone(),
-        Timeouts {
-            connect: config.connect_timeout,
-            request: config.request_timeout,
-        },
-    );
-    let projects = client.list_projects()?;
-    store.set_api_key(&key)?;
-    let names: Vec<String> = projects
-        .iter()
-        .map(|p| format!("{} ({})", p.name, p.project_id))
-        .collect();
-    writeln!(
-        out,
-        "saved the Deepgram API key in the {} store; it sees {} project(s): {}",
-        store.backend_kind().as_str(),
-        projects.len(),
-        names.join(", ")
-    )
-    .map_err(Error::Output)
-}
-
-fn read_api_key(stdin: &mut impl Read) -> Result<Secret, Error> {
-    let key = if io::stdin().is_terminal() {
-        rpassword::prompt_password("Deepgram API key: ").map_err(|err| {
-            Error::Command(format!("cannot read the API key from the terminal: {err}"))
-        })?
-    } else {
-        let mut text = String::new();
-        stdin
-            .take(64 * 1024)
-            .read_to_string(&mut text)
-            .map_err(|err| Error::Command(format!("cannot read the API key from stdin: {err}")))?;
-        text
-    };
-    let key = key.trim();
-    if key.is_empty() || key.contains(char::is_whitespace) {
-        return Err(Error::Command(
-            "no API key given: pipe one key on stdin or type it at the prompt".into(),
-        ));
-    }
-    Ok(Secret::new(key))
-}
-
-/// `logout`: forgets the saved API key (stored registry credentials stay).
-fn logout(args: &[String], out: &mut impl Write) -> Result<(), Error> {
-    if let Some(arg) = args.first() {
-        return Err(Error::Command(format!(
-            "logout takes no arguments (got {arg:?})"
-        )));
-    }
-    let config = Config::load()?;
-    let store = Store::open(&config)?;
-    let message = if store.remove_api_key()? {
-        "removed the saved Deepgram API key"
-    } else {
-        "no saved Deepgram API key"
-    };
-    writeln!(out, "{message}").map_err(Error::Output)
 }

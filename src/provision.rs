@@ -97,8 +97,17 @@ pub enum Outcome {
     NoApiKey(String),
 }
 
-/// The credential for `key` (canonical), provisioning it if this registry provisions and an
-/// API key is available. The caller has already looked in the store without a lock.
+/// The credential for `key` (canonical): the stored one, else a newly provisioned one. The
+/// store is read first, without a lock and without building an HTTP client: the hot path.
+pub fn credential(config: &Config, store: &Store, key: &str) -> Result<Outcome, ProvisionError> {
+    match store.get(key)? {
+        Some(credential) => Ok(Outcome::Credential(credential)),
+        None => fetch_or_create(config, store, key),
+    }
+}
+
+/// Provisions `key` if this registry provisions and an API key is available. The caller has
+/// already looked in the store without a lock.
 pub fn fetch_or_create(
     config: &Config,
     store: &Store,
