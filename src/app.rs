@@ -106,6 +106,11 @@ fn run(
             cmd::login::login(&args[1..], stdin, stdout),
         ),
         "logout" => (Audience::Human, cmd::login::logout(&args[1..], stdout)),
+        "kubelet" => (
+            Audience::Human,
+            cmd::kubelet::run(&args[1..], stdin, stdout),
+        ),
+        "export" => (Audience::Human, cmd::export::run(&args[1..], stdout)),
         _ => (Audience::Protocol, Err(usage_error())),
     }
 }

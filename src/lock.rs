@@ -32,10 +32,17 @@ pub struct FileLock {
 }
 
 impl FileLock {
-    /// Waits up to `timeout` for the exclusive lock on `path` (created 0600 if missing).
-    /// `what` finishes the sentence "another process that is …" in the timeout message.
+    /// Waits up to `timeout` for the exclusive lock on `path` (created 0600, in a 0700
+    /// directory, if missing). `what` finishes the sentence "another process that is …" in
+    /// the timeout message.
     pub fn acquire(path: &Path, timeout: Duration, what: &str) -> Result<FileLock, LockError> {
-        let file = crate::files::open_private(path).map_err(|source| LockError::Open {
+        let open = || {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                crate::files::ensure_private_dir(dir)?;
+            }
+            crate::files::open_private(path)
+        };
+        let file = open().map_err(|source| LockError::Open {
             path: path.to_path_buf(),
             source,
         })?;
@@ -85,5 +92,17 @@ mod tests {
         assert!(err.contains("lock_timeout"), "{err}");
         drop(first);
         FileLock::acquire(&path, Duration::from_millis(50), "testing").unwrap();
+    }
+
+    #[test]
+    fn a_missing_directory_is_created_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/x.lock");
+        FileLock::acquire(&path, Duration::from_millis(50), "testing").unwrap();
+        #[cfg(unix)]
+        assert_eq!(
+            crate::files::mode_of(&dir.path().join("state")),
+            Some(0o700)
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! parses its own options, does its job through the library modules, and writes its own
 //! output. Errors are returned to `app`, which puts them on stderr.
 
+pub mod export;
+pub mod kubelet;
 pub mod login;
 
 use crate::error::Error;

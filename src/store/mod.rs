@@ -321,10 +321,6 @@ impl Store {
     }
 
     fn lock(&self) -> Result<FileLock, StoreError> {
-        crate::files::ensure_private_dir(&self.dir).map_err(|source| StoreError::Io {
-            path: self.dir.clone(),
-            source,
-        })?;
         Ok(FileLock::acquire(
             &self.dir.join(STORE_LOCK),
             STORE_LOCK_TIMEOUT,

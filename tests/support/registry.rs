@@ -66,7 +66,11 @@ impl Registry {
                     }
                 }
             }
-            assert!(Instant::now() < deadline, "docker-registry did not start on {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "docker-registry did not start on {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -1,0 +1,67 @@
+//! `export`: a Kubernetes pull secret (`kubernetes.io/dockerconfigjson`) for a provisioning
+//! registry, for `kubectl apply -f -` and the deepgram-self-hosted chart's
+//! `global.pullSecretRef`.
+//!
+//! Provisions first if needed, writes only to stdout, and refuses to write the secret to a
+//! terminal (where it would sit in scrollback) unless `--force`.
+
+use std::io::{self, IsTerminal, Write};
+
+use super::Options;
+use crate::config::Config;
+use crate::error::Error;
+use crate::export::{self, ExportFormat};
+use crate::provision::{self, Outcome};
+use crate::registry;
+use crate::store::Store;
+
+pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
+    let options = Options::parse(
+        "export",
+        args,
+        &["registry", "name", "namespace", "format"],
+        &["force"],
+    )?;
+    let format: ExportFormat = options
+        .value("format")
+        .unwrap_or("secret")
+        .parse()
+        .map_err(|err: export::ExportError| Error::Command(format!("export: {err}")))?;
+    let name = options.value("name").unwrap_or(export::DEFAULT_SECRET_NAME);
+    let namespace = options.value("namespace");
+    for value in [Some(name), namespace].into_iter().flatten() {
+        export::validate_name(value).map_err(|err| Error::Command(format!("export: {err}")))?;
+    }
+    if io::stdout().is_terminal() && !options.flag("force") {
+        return Err(Error::Command(
+            "export: refusing to print a secret to a terminal: pipe it (`| kubectl apply -f -`) or pass --force"
+                .into(),
+        ));
+    }
+    let config = Config::load()?;
+    let key = match options.value("registry") {
+        Some(registry) => registry::canonical(registry),
+        None => config.registries.first().cloned().ok_or_else(|| {
+            Error::Command("export: no provisioning registry is configured: pass --registry".into())
+        })?,
+    };
+    let store = Store::open(&config)?;
+    let credential = match provision::credential(&config, &store, &key)? {
+        Outcome::Credential(credential) => credential,
+        Outcome::NotProvisioned => {
+            return Err(Error::Command(format!(
+                "export: nothing is stored for {key} and it is not a provisioning registry: `docker login {key}` first, or add it to registries"
+            )));
+        }
+        Outcome::NoApiKey(hint) => return Err(Error::Command(format!("export: {hint}"))),
+    };
+    let text = export::render(
+        format,
+        name,
+        namespace,
+        &key,
+        &credential.username,
+        credential.secret.expose(),
+    );
+    out.write_all(text.as_bytes()).map_err(Error::Output)
+}

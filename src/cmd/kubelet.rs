@@ -1,0 +1,52 @@
+//! `kubelet`: one answer to the kubelet's exec credential-provider plugin protocol.
+//!
+//! Reads a `CredentialProviderRequest` on stdin, answers a `CredentialProviderResponse` with the
+//! same apiVersion on stdout. An image from a provisioning registry gets that registry's
+//! credential (provisioned once per node: the store and the provisioning lock live in the
+//! config directory, which survives kubelet restarts); any other image gets a valid response
+//! with empty `auth`, without touching the store or the network. Errors: non-zero exit and one
+//! line on stderr, which the kubelet shows.
+
+use std::io::{Read, Write};
+
+use super::Options;
+use crate::config::Config;
+use crate::error::Error;
+use crate::kubelet::{self, Auth};
+use crate::provision::{self, Outcome};
+use crate::registry;
+use crate::store::Store;
+
+pub fn run(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Result<(), Error> {
+    Options::parse("kubelet", args, &[], &[])?;
+    let mut input = Vec::new();
+    stdin
+        .take(kubelet::MAX_REQUEST_BYTES as u64 + 1)
+        .read_to_end(&mut input)
+        .map_err(|err| Error::Command(format!("kubelet: cannot read the request: {err}")))?;
+    let request = kubelet::parse_request(&input).map_err(|err| Error::Command(err.to_string()))?;
+    let registry_host = kubelet::image_registry(&request.image);
+    let key = registry::canonical(&registry_host);
+    let config = Config::load()?;
+    let cache_duration = crate::duration::format(config.kubelet_cache_duration);
+    crate::debug!("kubelet request for {} (registry {key})", request.image);
+
+    if !config.is_provisioning_registry(&key) {
+        let response = kubelet::render_response(request.api_version, None, &cache_duration);
+        return out.write_all(response.as_bytes()).map_err(Error::Output);
+    }
+    let store = Store::open(&config)?;
+    let credential = match provision::credential(&config, &store, &key)? {
+        Outcome::Credential(credential) => Some(credential),
+        // provision = "never" and nothing stored: the kubelet pulls without credentials.
+        Outcome::NotProvisioned => None,
+        Outcome::NoApiKey(hint) => return Err(Error::Command(hint)),
+    };
+    let auth = credential.as_ref().map(|credential| Auth {
+        registry: &registry_host,
+        username: &credential.username,
+        password: credential.secret.expose(),
+    });
+    let response = kubelet::render_response(request.api_version, auth, &cache_duration);
+    out.write_all(response.as_bytes()).map_err(Error::Output)
+}
