@@ -111,6 +111,7 @@ fn run(
             cmd::kubelet::run(&args[1..], stdin, stdout),
         ),
         "export" => (Audience::Human, cmd::export::run(&args[1..], stdout)),
+        "configure" => (Audience::Human, cmd::configure::run(&args[1..], stdout)),
         _ => (Audience::Protocol, Err(usage_error())),
     }
 }

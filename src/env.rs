@@ -60,3 +60,17 @@ pub const ALL: &[&str] = &[
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
+
+/// Other tools' variables that `configure` reads to find their files, exactly as they do.
+pub mod clients {
+    /// Docker's config directory (`config.json` inside).
+    pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+    /// containers/image's auth file (podman, skopeo, buildah).
+    pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
+    /// Base of `containers/auth.json` when `REGISTRY_AUTH_FILE` is unset.
+    pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+    /// The home directory, for the default paths.
+    pub const HOME: &str = "HOME";
+    /// Where clients look for `docker-credential-deepgram`.
+    pub const PATH: &str = "PATH";
+}

@@ -102,7 +102,7 @@ mod tests {
     fn dockerconfigjson_matches_kubectl_create_secret() {
         assert_eq!(
             dockerconfigjson("quay.io", "deepgram+id", "pw"),
-            r#"{"auths":{"quay.io":{"auth":"ZGVlcGdyYW0raWQ6cHc=","password":"pw","username":"deepgram+id"}}}"#
+            r#"{"auths":{"quay.io":{"username":"deepgram+id","password":"pw","auth":"ZGVlcGdyYW0raWQ6cHc="}}}"#
         );
     }
 

@@ -221,7 +221,7 @@ mod tests {
             assert_eq!(
                 response,
                 format!(
-                    "{{\"apiVersion\":\"{}\",\"auth\":{{\"quay.io\":{{\"password\":\"pw\",\"username\":\"deepgram+id\"}}}},\"cacheDuration\":\"12h0m0s\",\"cacheKeyType\":\"Registry\",\"kind\":\"CredentialProviderResponse\"}}\n",
+                    "{{\"apiVersion\":\"{}\",\"kind\":\"CredentialProviderResponse\",\"cacheKeyType\":\"Registry\",\"cacheDuration\":\"12h0m0s\",\"auth\":{{\"quay.io\":{{\"username\":\"deepgram+id\",\"password\":\"pw\"}}}}}}\n",
                     version.as_str()
                 )
             );
@@ -232,7 +232,7 @@ mod tests {
     fn no_credentials_is_a_valid_response_with_empty_auth() {
         assert_eq!(
             render_response(ApiVersion::V1, None, "12h0m0s"),
-            "{\"apiVersion\":\"credentialprovider.kubelet.k8s.io/v1\",\"auth\":{},\"cacheDuration\":\"12h0m0s\",\"cacheKeyType\":\"Registry\",\"kind\":\"CredentialProviderResponse\"}\n"
+            "{\"apiVersion\":\"credentialprovider.kubelet.k8s.io/v1\",\"kind\":\"CredentialProviderResponse\",\"cacheKeyType\":\"Registry\",\"cacheDuration\":\"12h0m0s\",\"auth\":{}}\n"
         );
     }
 

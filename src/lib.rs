@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cmd;
 pub mod config;
+pub mod configure;
 pub mod deepgram;
 pub mod duration;
 pub mod env;

@@ -112,7 +112,7 @@ fn each_api_version_gets_credentials_in_its_own_version() {
         assert_eq!(
             run.stdout,
             format!(
-                "{{\"apiVersion\":\"{version}\",\"auth\":{{\"quay.io\":{{\"password\":\"NODESECRET\",\"username\":\"deepgram+6b6b6b6b-0000-4000-8000-000000000001\"}}}},\"cacheDuration\":\"12h0m0s\",\"cacheKeyType\":\"Registry\",\"kind\":\"CredentialProviderResponse\"}}\n"
+                "{{\"apiVersion\":\"{version}\",\"kind\":\"CredentialProviderResponse\",\"cacheKeyType\":\"Registry\",\"cacheDuration\":\"12h0m0s\",\"auth\":{{\"quay.io\":{{\"username\":\"deepgram+6b6b6b6b-0000-4000-8000-000000000001\",\"password\":\"NODESECRET\"}}}}}}\n"
             )
         );
     }
@@ -165,7 +165,7 @@ fn an_image_from_another_registry_gets_empty_auth_and_no_api_call() {
         assert_eq!(run.code, 0, "{run:?}");
         assert_eq!(
             run.stdout,
-            "{\"apiVersion\":\"credentialprovider.kubelet.k8s.io/v1beta1\",\"auth\":{},\"cacheDuration\":\"12h0m0s\",\"cacheKeyType\":\"Registry\",\"kind\":\"CredentialProviderResponse\"}\n"
+            "{\"apiVersion\":\"credentialprovider.kubelet.k8s.io/v1beta1\",\"kind\":\"CredentialProviderResponse\",\"cacheKeyType\":\"Registry\",\"cacheDuration\":\"12h0m0s\",\"auth\":{}}\n"
         );
     }
     assert!(fake.requests().is_empty());

@@ -2,6 +2,7 @@
 //! parses its own options, does its job through the library modules, and writes its own
 //! output. Errors are returned to `app`, which puts them on stderr.
 
+pub mod configure;
 pub mod export;
 pub mod kubelet;
 pub mod login;
