@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 # Debian packages the tests drive: a real Secret Service, the docker CLI's peers, a registry.
 packages=(dbus-daemon dbus-x11 gnome-keyring libsecret-tools skopeo docker-registry apache2-utils
-  golang-docker-credential-helpers hyperfine)
+  golang-docker-credential-helpers hyperfine podman)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

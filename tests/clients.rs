@@ -473,3 +473,44 @@ fn configure_kubelet_writes_a_provider_config_and_says_which_flags() {
     assert_eq!(refused.code, 1);
     assert!(refused.stderr.contains("--force"), "{refused:?}");
 }
+
+#[test]
+fn podman_pulls_logs_in_and_out_through_the_helper() {
+    let machine = Machine::new();
+    machine.env.run(&["configure"], b"").ok();
+    let storage = machine.env.root.path().join("podman");
+    let root = storage.join("graph").display().to_string();
+    let runroot = storage.join("run").display().to_string();
+    let podman = |args: &[&str]| {
+        let mut all = vec![
+            "--storage-driver",
+            "vfs",
+            "--root",
+            &root,
+            "--runroot",
+            &runroot,
+        ];
+        all.extend_from_slice(args);
+        machine.client("podman", &all)
+    };
+    let image = format!(
+        "{}/deepgram/self-hosted-api:latest",
+        machine.registry.host()
+    );
+    let pull = podman(&["pull", "--tls-verify=false", &image]);
+    assert!(pull.status.success(), "{}", text(&pull));
+    assert_eq!(machine.fake.creates(), 1);
+
+    let logout = podman(&["logout", &machine.registry.host()]);
+    assert!(logout.status.success(), "{}", text(&logout));
+    assert_eq!(
+        machine.env.run(&["list"], b"").stdout,
+        "{}\n",
+        "erased through the helper"
+    );
+    let auth_file = std::fs::read_to_string(machine.auth_file()).unwrap();
+    assert!(
+        auth_file.contains("\"deepgram\""),
+        "credHelpers kept: {auth_file}"
+    );
+}
