@@ -439,14 +439,7 @@ pub fn load_state(dir: &Path) -> Result<State, ConfigureError> {
 
 pub fn save_state(dir: &Path, state: &State) -> Result<(), ConfigureError> {
     let path = dir.join(STATE_FILE);
-    let io = |source| ConfigureError::Io {
-        path: path.clone(),
-        source,
-    };
-    files::ensure_private_dir(dir).map_err(io)?;
-    let mut bytes = serde_json::to_vec_pretty(state).expect("state serialises");
-    bytes.push(b'\n');
-    files::write_atomic(&path, &bytes, files::PRIVATE_FILE).map_err(io)
+    files::write_private_json(&path, state).map_err(|source| ConfigureError::Io { path, source })
 }
 
 /// True when a `docker-credential-deepgram` executable is on this PATH.

@@ -104,6 +104,17 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// Writes `value` as pretty JSON with a final newline to a 0600 file (atomically), creating
+/// its directory 0700 if needed: the index, the file store, configure's state.
+pub fn write_private_json(path: &Path, value: &impl serde::Serialize) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        ensure_private_dir(dir)?;
+    }
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes, PRIVATE_FILE)
+}
+
 /// The unix permission bits of a file, if it exists (always `None` elsewhere).
 pub fn mode_of(path: &Path) -> Option<u32> {
     #[cfg(unix)]

@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 
 use fake_deepgram::FakeDeepgram;
 use registry::Registry;
-use support::{BIN, Run, TestEnv, get_json, mode};
+use support::{BIN, Run, TestEnv, finish, get_json, mode, spawn_with_input};
 
 const ID: &str = "5a5a5a5a-0000-4000-8000-0000000000e2";
 const USERNAME: &str = "deepgram+5a5a5a5a-0000-4000-8000-0000000000e2";
@@ -80,16 +80,22 @@ impl Machine {
     }
 
     /// A client program with the same environment the helper gets.
-    fn client(&self, program: &str, args: &[&str]) -> Output {
-        let command = self.env.command(&[]);
+    fn client_command(&self, program: &str, args: &[&str]) -> Command {
         let mut client = Command::new(program);
         client.args(args).env_clear();
-        for (name, value) in command.get_envs() {
+        for (name, value) in self.env.command(&[]).get_envs() {
             if let Some(value) = value {
                 client.env(name, value);
             }
         }
-        client.stdin(Stdio::null()).output().unwrap()
+        client
+    }
+
+    fn client(&self, program: &str, args: &[&str]) -> Output {
+        self.client_command(program, args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
     }
 
     fn image(&self) -> String {
@@ -174,26 +180,12 @@ fn docker_login_stores_through_the_helper_and_logout_erases() {
     let machine = Machine::new();
     machine.env.run(&["configure"], b"").ok();
     let host = machine.registry.host();
-    let login = {
-        let mut command = Command::new("docker");
-        command
-            .args(["login", &host, "-u", USERNAME, "--password-stdin"])
-            .env_clear();
-        for (name, value) in machine.env.command(&[]).get_envs() {
-            if let Some(value) = value {
-                command.env(name, value);
-            }
-        }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), SECRET.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
-    };
-    assert!(login.status.success(), "{}", text(&login));
+    let mut docker_login = machine.client_command(
+        "docker",
+        &["login", &host, "-u", USERNAME, "--password-stdin"],
+    );
+    let login = finish(spawn_with_input(&mut docker_login, SECRET.as_bytes()));
+    assert_eq!(login.code, 0, "{login:?}");
     assert_eq!(
         machine.env.get(&host).stdout,
         get_json(&host, USERNAME, SECRET)

@@ -3,9 +3,7 @@
 
 mod support;
 
-use std::process::Stdio;
-
-use support::{SecretService, TestEnv, get_json, mode};
+use support::{SecretService, TestEnv, finish, get_json, mode};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 
@@ -167,47 +165,23 @@ fn a_credential_stored_in_the_file_survives_a_keychain_appearing() {
 
 /// Runs `count` helpers at once (bounded), each storing its own registry, then reading it back.
 fn parallel_store_and_get(env: &TestEnv, count: usize) {
-    let children: Vec<_> = (0..count)
+    let stores: Vec<_> = (0..count)
         .map(|i| {
             let json = format!(
                 "{{\"ServerURL\":\"r{i}.example\",\"Username\":\"u{i}\",\"Secret\":\"s{i}\"}}\n"
             );
-            let mut child = env
-                .command(&["store"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            std::io::Write::write_all(&mut child.stdin.take().unwrap(), json.as_bytes()).unwrap();
-            child
+            env.spawn(&["store"], json.as_bytes())
         })
         .collect();
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "{output:?}");
+    for child in stores {
+        finish(child).ok();
     }
-    let getters: Vec<_> = (0..count)
-        .map(|i| {
-            let mut child = env
-                .command(&["get"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            std::io::Write::write_all(
-                &mut child.stdin.take().unwrap(),
-                format!("r{i}.example").as_bytes(),
-            )
-            .unwrap();
-            (i, child)
-        })
+    let gets: Vec<_> = (0..count)
+        .map(|i| env.spawn(&["get"], format!("r{i}.example").as_bytes()))
         .collect();
-    for (i, child) in getters {
-        let output = child.wait_with_output().unwrap();
+    for (i, child) in gets.into_iter().enumerate() {
         assert_eq!(
-            String::from_utf8_lossy(&output.stdout),
+            finish(child).stdout,
             get_json(&format!("r{i}.example"), &format!("u{i}"), &format!("s{i}"))
         );
     }

@@ -8,14 +8,13 @@ mod fake_deepgram;
 #[path = "support/registry.rs"]
 mod registry;
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use fake_deepgram::{FakeDeepgram, Fault};
-use support::{BIN, Run, mode};
+use support::{BIN, Run, finish, mode, spawn_with_input};
 
 const VERSIONS: [&str; 3] = [
     "credentialprovider.kubelet.k8s.io/v1",
@@ -64,33 +63,11 @@ impl Node {
     }
 
     fn spawn(&self, request: &str) -> std::process::Child {
-        let mut child = self
-            .command()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(request.as_bytes())
-            .unwrap();
-        child
+        spawn_with_input(&mut self.command(), request.as_bytes())
     }
 
     fn run(&self, request: &str) -> Run {
         finish(self.spawn(request))
-    }
-}
-
-fn finish(child: std::process::Child) -> Run {
-    let output = child.wait_with_output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 

@@ -6,13 +6,12 @@ mod support;
 #[path = "support/fake_deepgram.rs"]
 mod fake_deepgram;
 
-use std::io::Write;
 use std::net::TcpListener;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use fake_deepgram::{FakeDeepgram, Fault, Shape};
-use support::{Run, TestEnv, get_json};
+use support::{Run, TestEnv, finish, get_json};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 const CREATE_PATH: &str = "/self-hosted/distribution/credentials";
@@ -41,29 +40,7 @@ fn closed_port_url() -> String {
 }
 
 fn spawn_get(env: &TestEnv, server: &str) -> Child {
-    let mut child = env
-        .command(&["get"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(server.as_bytes())
-        .unwrap();
-    child
-}
-
-fn finish(child: Child) -> Run {
-    let output = child.wait_with_output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    env.spawn(&["get"], server.as_bytes())
 }
 
 fn parse_get(run: &Run) -> (String, String) {

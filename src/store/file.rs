@@ -69,16 +69,10 @@ impl FileBackend {
     }
 
     fn save(&self, contents: &Contents) -> Result<(), StoreError> {
-        let io = |source| StoreError::Io {
+        files::write_private_json(&self.path, contents).map_err(|source| StoreError::Io {
             path: self.path.clone(),
             source,
-        };
-        if let Some(dir) = self.path.parent() {
-            files::ensure_private_dir(dir).map_err(io)?;
-        }
-        let mut bytes = serde_json::to_vec_pretty(contents).expect("string map serialises");
-        bytes.push(b'\n');
-        files::write_atomic(&self.path, &bytes, files::PRIVATE_FILE).map_err(io)
+        })
     }
 }
 

@@ -100,14 +100,7 @@ impl Index {
     /// Writes the index to `dir` atomically (0600: it names accounts, if not secrets).
     pub fn save(&self, dir: &Path) -> Result<(), StoreError> {
         let path = Index::path(dir);
-        let io = |source| StoreError::Io {
-            path: path.clone(),
-            source,
-        };
-        files::ensure_private_dir(dir).map_err(io)?;
-        let mut bytes = serde_json::to_vec_pretty(self).expect("index serialises");
-        bytes.push(b'\n');
-        files::write_atomic(&path, &bytes, files::PRIVATE_FILE).map_err(io)
+        files::write_private_json(&path, self).map_err(|source| StoreError::Io { path, source })
     }
 }
 

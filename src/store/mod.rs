@@ -173,19 +173,28 @@ impl Store {
     /// The credential stored for a canonical registry key.
     pub fn get(&self, key: &str) -> Result<Option<StoredCredential>, StoreError> {
         let slot = Slot::Registry(key.to_string());
+        self.read(&slot)?
+            .map(|value| decode_record(&value, &slot))
+            .transpose()
+    }
+
+    /// A slot from the backend, else from the file an earlier fallback left.
+    fn read(&self, slot: &Slot) -> Result<Option<Secret>, StoreError> {
         crate::debug!(
             "reading {} from {}",
             slot.name(),
             self.backend.kind().as_str()
         );
-        let mut value = self.backend.read(&slot)?;
-        if value.is_none()
-            && let Some(fallback) = &self.fallback
-        {
-            crate::debug!("not in the keychain; trying {}", fallback.path().display());
-            value = fallback.read(&slot)?;
+        if let Some(value) = self.backend.read(slot)? {
+            return Ok(Some(value));
         }
-        value.map(|value| decode_record(&value, &slot)).transpose()
+        match &self.fallback {
+            Some(fallback) => {
+                crate::debug!("not in the keychain; trying {}", fallback.path().display());
+                fallback.read(slot)
+            }
+            None => Ok(None),
+        }
     }
 
     /// Stores a credential: the secret first, then the index entry naming it.
@@ -277,13 +286,7 @@ impl Store {
 
     /// The API key saved by `login`.
     pub fn api_key(&self) -> Result<Option<Secret>, StoreError> {
-        match self.backend.read(&Slot::ApiKey)? {
-            Some(key) => Ok(Some(key)),
-            None => match &self.fallback {
-                Some(fallback) => fallback.read(&Slot::ApiKey),
-                None => Ok(None),
-            },
-        }
+        self.read(&Slot::ApiKey)
     }
 
     pub fn set_api_key(&self, key: &Secret) -> Result<(), StoreError> {

@@ -266,23 +266,12 @@ impl TestEnv {
 
     /// Runs the helper with `stdin` and collects everything.
     pub fn run(&self, args: &[&str], stdin: &[u8]) -> Run {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut pipe = child.stdin.take().unwrap();
-        // The helper may exit before reading everything (e.g. oversized input).
-        let _ = pipe.write_all(stdin);
-        drop(pipe);
-        let output = child.wait_with_output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        finish(self.spawn(args, stdin))
+    }
+
+    /// Starts the helper with `stdin` written and closed; [`finish`] collects it.
+    pub fn spawn(&self, args: &[&str], stdin: &[u8]) -> Child {
+        spawn_with_input(&mut self.command(args), stdin)
     }
 
     pub fn store(&self, server: &str, user: &str, secret: &str) -> Run {
@@ -297,6 +286,31 @@ impl TestEnv {
     /// Every file under the temp root whose bytes contain `needle`.
     pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
         files_containing(self.root.path(), needle.as_bytes())
+    }
+}
+
+/// Spawns `command` with piped stdio, writes `stdin` and closes it.
+pub fn spawn_with_input(command: &mut Command, stdin: &[u8]) -> Child {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    // The helper may exit before reading everything (e.g. oversized input).
+    let _ = pipe.write_all(stdin);
+    drop(pipe);
+    child
+}
+
+/// Waits for a spawned helper and collects what it printed.
+pub fn finish(child: Child) -> Run {
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 
