@@ -11,14 +11,16 @@ use std::time::{Duration, Instant};
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "timed out after {waited:?} waiting for another docker-credential-deepgram process that is {what} (lock {path}): wait for it to finish, or raise lock_timeout"
+        "timed out after {} waiting for another docker-credential-deepgram process that is {what} (lock {}): wait for it to finish, or raise lock_timeout",
+        crate::duration::format(*waited),
+        path.display()
     )]
     Timeout {
         waited: Duration,
         what: String,
         path: PathBuf,
     },
-    #[error("cannot open lock file {path}: {source}")]
+    #[error("cannot open lock file {}: {source}", path.display())]
     Open {
         path: PathBuf,
         source: std::io::Error,

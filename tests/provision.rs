@@ -675,3 +675,33 @@ fn neither_the_api_key_nor_the_secret_leaks_into_output_or_files() {
     assert!(env.files_containing("LEAKCHECKSECRET").is_empty());
     assert!(env.files_containing(&fake.api_key()).is_empty());
 }
+
+#[test]
+fn a_bounded_lock_wait_says_what_it_waited_for() {
+    let fake = FakeDeepgram::start();
+    fake.push_fault("POST", CREATE_PATH, Fault::Slow(Duration::from_secs(3)));
+    let mut env = provisioning_env(&fake);
+    let first = spawn_get(&env, "quay.io");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.creates() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the first helper never sent its create"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOCK_TIMEOUT", "300ms");
+    let waited = env.get("quay.io");
+    assert_error(
+        &waited,
+        &[
+            "timed out after",
+            "creating a Deepgram distribution credential for quay.io",
+            "lock_timeout",
+        ],
+    );
+    let first = finish(first);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(parse_get(&env.get("quay.io")), parse_get(&first));
+    assert_eq!(fake.creates(), 1);
+}
