@@ -49,8 +49,11 @@ fi
 
 echo "install.sh: building $name (release)" >&2
 cargo build --release --locked --quiet
+# Wherever cargo builds (CARGO_TARGET_DIR or build.target-dir may move it from ./target).
+target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 mkdir -p "$bin_dir"
-install -m 0755 "target/release/$name" "$binary.new"
+install -m 0755 "${target_dir:-target}/release/$name" "$binary.new"
 mv -f "$binary.new" "$binary"
 echo "install.sh: installed $binary ($("$binary" version))" >&2
 
