@@ -60,7 +60,11 @@ pub fn same_registry(a: &str, b: &str) -> bool {
 
 fn strip_scheme(server: &str) -> &str {
     for scheme in ["https://", "http://"] {
-        if server.len() >= scheme.len() && server[..scheme.len()].eq_ignore_ascii_case(scheme) {
+        // `get` is boundary-safe: the prefix may end inside a multi-byte character.
+        if server
+            .get(..scheme.len())
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(scheme))
+        {
             return &server[scheme.len()..];
         }
     }
@@ -145,6 +149,16 @@ mod tests {
     fn ipv6_hosts_keep_their_brackets() {
         assert_eq!(canonical("[::1]:5000"), "[::1]:5000");
         assert_eq!(canonical("https://[::1]:443/"), "[::1]");
+    }
+
+    #[test]
+    fn non_ascii_input_does_not_panic() {
+        // Found by tests/parsers.rs: a scheme-length slice inside U+2028.
+        assert_eq!(
+            canonical("[::1]\u{2028}:5000/team"),
+            "[::1]\u{2028}:5000/team"
+        );
+        assert_eq!(canonical("ü"), "ü");
     }
 
     #[test]
