@@ -127,7 +127,9 @@ pub struct FilePlan {
     pub migrations: Vec<Migration>,
     /// This file's state after the change (`None`: forget it).
     pub state: Option<FileState>,
-    original: Option<Vec<u8>>,
+    /// What `<file>.bak` gets: the previous contents, minus any secret `--migrate` moved out
+    /// (a backup must not keep the plaintext the user asked to get rid of). `None`: no file.
+    backup: Option<Vec<u8>>,
     outcome: Outcome,
 }
 
@@ -203,7 +205,7 @@ pub fn plan(
         notes: Vec::new(),
         migrations: Vec::new(),
         state: previous.clone(),
-        original,
+        backup: original,
         outcome: Outcome::Unchanged,
     };
     if options.undo {
@@ -217,6 +219,15 @@ pub fn plan(
             options.migrate,
             canonical,
         )?;
+        if !plan.migrations.is_empty() {
+            let mut scrubbed = before.clone();
+            if let Some(auths) = scrubbed.get_mut("auths").and_then(Value::as_object_mut) {
+                for migration in &plan.migrations {
+                    auths.remove(&migration.auths_key);
+                }
+            }
+            plan.backup = Some(render(&scrubbed).into_bytes());
+        }
     }
     if document != before {
         plan.outcome = if options.undo && created_file && document.is_empty() {
@@ -236,7 +247,7 @@ fn add(
     previous: Option<FileState>,
 ) -> Result<(), ConfigureError> {
     let mut state = previous.unwrap_or_else(|| FileState {
-        created_file: plan.original.is_none(),
+        created_file: plan.backup.is_none(),
         ..FileState::default()
     });
     if !document.contains_key("credHelpers") {
@@ -395,9 +406,9 @@ pub fn apply(plan: &FilePlan) -> Result<(), ConfigureError> {
         Outcome::Write(text) => Some(text),
     };
     let mode = files::mode_of(&plan.real_path).unwrap_or(files::PRIVATE_FILE);
-    if let Some(original) = &plan.original {
+    if let Some(previous) = &plan.backup {
         let backup = backup_path(&plan.real_path);
-        files::write_atomic(&backup, original, mode).map_err(|source| ConfigureError::Io {
+        files::write_atomic(&backup, previous, mode).map_err(|source| ConfigureError::Io {
             path: backup,
             source,
         })?;
@@ -755,6 +766,12 @@ mod tests {
         assert_eq!(plan.migrations[0].secret.expose(), "pw1");
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("YWxpY2U6cHcx"), "{text}");
+        let backup = std::fs::read_to_string(backup_path(&path)).unwrap();
+        assert!(
+            !backup.contains("YWxpY2U6cHcx"),
+            "the backup drops the moved secret: {backup}"
+        );
+        assert!(backup.contains("ghcr.io"), "and keeps the rest: {backup}");
         assert!(
             text.contains("ghcr.io") && text.contains("quay.io:443"),
             "{text}"

@@ -406,10 +406,13 @@ fn configure_migrate_moves_plaintext_into_the_store() {
         env.get("quay.io").stdout,
         get_json("quay.io", "alice", "pw1")
     );
-    // the only copies of the secret: the store and the one backup of the old file
-    let mut holders = env.files_containing("YWxpY2U6cHcx");
-    holders.sort();
-    assert_eq!(holders, vec![configure_backup(&docker_config(&env))]);
+    // no client file, not even the backup, keeps the plaintext; the store holds the secret
+    assert!(env.files_containing("YWxpY2U6cHcx").is_empty());
+    assert_eq!(
+        env.files_containing("pw1"),
+        vec![env.config_dir().join("credentials.json")]
+    );
+    assert!(configure_backup(&docker_config(&env)).exists());
 }
 
 #[test]
