@@ -24,6 +24,7 @@ const MORE_USAGE: &str = "\
 Other commands:
   login        save a Deepgram API key (read from stdin, or prompted without echo)
   logout       remove the saved Deepgram API key
+  status       show stored credentials, their Deepgram ids and unfinished creates (--json)
   configure    register this helper with Docker and podman/skopeo/buildah (--help for options)
   export       print a Kubernetes pull secret for a provisioning registry (--help for options)
   kubelet      answer a kubelet CredentialProviderRequest on stdin
@@ -112,6 +113,7 @@ fn run(
         ),
         "export" => (Audience::Human, cmd::export::run(&args[1..], stdout)),
         "configure" => (Audience::Human, cmd::configure::run(&args[1..], stdout)),
+        "status" => (Audience::Human, cmd::status::run(&args[1..], stdout)),
         _ => (Audience::Protocol, Err(usage_error())),
     }
 }

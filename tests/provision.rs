@@ -705,3 +705,63 @@ fn a_bounded_lock_wait_says_what_it_waited_for() {
     assert_eq!(parse_get(&env.get("quay.io")), parse_get(&first));
     assert_eq!(fake.creates(), 1);
 }
+
+#[test]
+fn status_shows_ids_and_unfinished_creates_but_no_secret() {
+    let fake = FakeDeepgram::start();
+    fake.set_credential("57a7057a-0000-4000-8000-000000000004", "STATUSSECRET");
+    fake.push_fault("POST", CREATE_PATH, Fault::Hangup);
+    let env = provisioning_env(&fake);
+    let failed = env.get("quay.io");
+    assert_eq!(failed.code, 1);
+    let pending = env.run(&["status"], b"");
+    assert_eq!(pending.code, 0, "{pending:?}");
+    assert!(
+        pending.stdout.contains("credentials: none stored"),
+        "{pending:?}"
+    );
+    assert!(
+        pending.stdout.contains("unfinished create for quay.io"),
+        "{pending:?}"
+    );
+    assert!(
+        pending.stdout.contains("[dcd:"),
+        "names the comment to look for: {pending:?}"
+    );
+    assert!(
+        pending.stdout.contains("API key: DEEPGRAM_API_KEY"),
+        "{pending:?}"
+    );
+
+    env.get("quay.io").ok();
+    let status = env.run(&["status"], b"");
+    for expected in [
+        "store: keyring",
+        "provisioning registries: quay.io",
+        "credential quay.io: username deepgram+57a7057a-0000-4000-8000-000000000004 in the keyring store",
+        "Deepgram credential 57a7057a-0000-4000-8000-000000000004 in project 9f870faf-07a9-41b1-aa0d-de5030cb9bdc",
+    ] {
+        assert!(status.stdout.contains(expected), "{expected}: {status:?}");
+    }
+    assert!(
+        !status.stdout.contains("unfinished"),
+        "the success cleared it: {status:?}"
+    );
+    let json = env.run(&["status", "--json"], b"");
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        value["credentials"]["quay.io"]["provisioned"]["id"],
+        "57a7057a-0000-4000-8000-000000000004"
+    );
+    for run in [&pending, &status, &json] {
+        assert!(!run.stdout.contains("STATUSSECRET") && !run.stderr.contains("STATUSSECRET"));
+        assert!(!run.stdout.contains(&fake.api_key()));
+    }
+    let before = fake.requests().len();
+    env.run(&["status"], b"").ok();
+    assert_eq!(
+        fake.requests().len(),
+        before,
+        "status never touches the network"
+    );
+}

@@ -1,11 +1,12 @@
-//! The human-facing commands (`login`, `logout`, `configure`, `export`, `kubelet`): each file
-//! parses its own options, does its job through the library modules, and writes its own
-//! output. Errors are returned to `app`, which puts them on stderr.
+//! The human-facing commands (`login`, `logout`, `status`, `configure`, `export`, `kubelet`):
+//! each file parses its own options, does its job through the library modules, and writes its
+//! own output. Errors are returned to `app`, which puts them on stderr.
 
 pub mod configure;
 pub mod export;
 pub mod kubelet;
 pub mod login;
+pub mod status;
 
 use crate::error::Error;
 
