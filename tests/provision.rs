@@ -43,6 +43,21 @@ fn spawn_get(env: &TestEnv, server: &str) -> Child {
     env.spawn(&["get"], server.as_bytes())
 }
 
+/// Starts a `get quay.io` and waits (bounded) until its create has reached the fake, so the
+/// test can act while that helper is mid-create.
+fn get_in_mid_create(env: &TestEnv, fake: &FakeDeepgram) -> Child {
+    let child = spawn_get(env, "quay.io");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.creates() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the helper never sent its create"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child
+}
+
 fn parse_get(run: &Run) -> (String, String) {
     let value: serde_json::Value =
         serde_json::from_str(&run.stdout).unwrap_or_else(|_| panic!("get answered JSON: {run:?}"));
@@ -187,15 +202,7 @@ fn a_process_killed_mid_create_does_not_block_the_next_one() {
     fake.push_fault("POST", CREATE_PATH, Fault::Slow(Duration::from_secs(20)));
     let mut env = provisioning_env(&fake);
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOCK_TIMEOUT", "30s");
-    let mut stuck = spawn_get(&env, "quay.io");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while fake.creates() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the first helper never sent its create"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut stuck = get_in_mid_create(&env, &fake);
     stuck.kill().unwrap(); // SIGKILL while it holds the lock
     stuck.wait().unwrap();
 
@@ -532,12 +539,7 @@ fn a_keychain_that_locks_mid_create_keeps_the_secret_in_the_file_store() {
     );
     let mut env = provisioning_env(&fake);
     env.store("other.example", "u", "p").ok();
-    let child = spawn_get(&env, "quay.io");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while fake.creates() == 0 {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let child = get_in_mid_create(&env, &fake);
     env.keyring.as_mut().unwrap().lock();
     let run = finish(child);
     assert_eq!(run.code, 0, "{run:?}");
@@ -564,12 +566,7 @@ fn a_store_that_refuses_everything_names_the_credential_to_delete() {
     );
     let mut env = TestEnv::file_store();
     point_at(&mut env, &fake);
-    let child = spawn_get(&env, "quay.io");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while fake.creates() == 0 {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let child = get_in_mid_create(&env, &fake);
     // the store's file becomes impossible to replace, even for root
     let _ = std::fs::remove_file(env.config_dir().join("credentials.json"));
     std::fs::create_dir_all(env.config_dir().join("credentials.json/blocked")).unwrap();
@@ -681,15 +678,7 @@ fn a_bounded_lock_wait_says_what_it_waited_for() {
     let fake = FakeDeepgram::start();
     fake.push_fault("POST", CREATE_PATH, Fault::Slow(Duration::from_secs(3)));
     let mut env = provisioning_env(&fake);
-    let first = spawn_get(&env, "quay.io");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while fake.creates() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the first helper never sent its create"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let first = get_in_mid_create(&env, &fake);
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOCK_TIMEOUT", "300ms");
     let waited = env.get("quay.io");
     assert_error(
