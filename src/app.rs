@@ -2,8 +2,8 @@
 //!
 //! Protocol commands (`get`, `store`, `erase`, `list`, `version`) follow Docker's rules: exactly
 //! one argument, the answer or the one-line error on stdout, exit 1 on error, diagnostics on
-//! stderr. Human-facing commands (`login`, `logout`, `configure`, `export`, `kubelet`) keep
-//! stdout for their output and put errors on stderr.
+//! stderr. Human-facing commands (`login`, `logout`, `status`, `configure`, `export`,
+//! `kubelet`) keep stdout for their output (and `--help`) and put errors on stderr.
 
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
@@ -25,8 +25,8 @@ Other commands:
   login        save a Deepgram API key (read from stdin, or prompted without echo)
   logout       remove the saved Deepgram API key
   status       show stored credentials, their Deepgram ids and unfinished creates (--json)
-  configure    register this helper with Docker and podman/skopeo/buildah (--help for options)
-  export       print a Kubernetes pull secret for a provisioning registry (--help for options)
+  configure    register this helper with Docker and podman/skopeo/buildah (--help: options)
+  export       print a Kubernetes pull secret for a provisioning registry (--help: options)
   kubelet      answer a kubelet CredentialProviderRequest on stdin
 See the README for configuration and environment variables.";
 
@@ -49,6 +49,10 @@ pub fn main() -> ExitCode {
     let (audience, result) = run(&args, &mut io::stdin().lock(), &mut stdout);
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Help(text)) => {
+            let _ = writeln!(stdout, "{text}");
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             report(audience, &err, &mut stdout);
             ExitCode::from(err.exit_code())

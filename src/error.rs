@@ -29,6 +29,9 @@ pub enum Error {
     /// A human-facing command failed; the message says what to do.
     #[error("{0}")]
     Command(String),
+    /// `--help` of a human-facing command: not a failure; the text goes to stdout.
+    #[error("{0}")]
+    Help(String),
     #[error("cannot write the answer: {0}")]
     Output(std::io::Error),
 }

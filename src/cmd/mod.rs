@@ -36,6 +36,16 @@ impl Options {
         let mut pairs = Vec::new();
         let mut rest = args.iter();
         while let Some(arg) = rest.next() {
+            if arg == "--help" || arg == "-h" {
+                let usage: String = valued
+                    .iter()
+                    .map(|v| format!(" [--{v} <value>]"))
+                    .chain(flags.iter().map(|f| format!(" [--{f}]")))
+                    .collect();
+                return Err(Error::Help(format!(
+                    "Usage: docker-credential-deepgram {command}{usage}\nSee the README for what each option does."
+                )));
+            }
             let Some(name) = arg.strip_prefix("--") else {
                 return Err(Error::Command(format!(
                     "{command}: unexpected argument {arg:?}; accepted: {}",
@@ -129,6 +139,19 @@ mod tests {
         assert!(
             err.starts_with("export: unexpected argument \"stray\""),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn help_is_a_usage_line_not_an_error() {
+        let Err(Error::Help(text)) =
+            Options::parse("export", &args(&["--help"]), &["name"], &["force"])
+        else {
+            panic!("--help is not help")
+        };
+        assert_eq!(
+            text,
+            "Usage: docker-credential-deepgram export [--name <value>] [--force]\nSee the README for what each option does."
         );
     }
 }
