@@ -95,7 +95,11 @@ impl Machine {
         self.client_command(program, args)
             .stdin(Stdio::null())
             .output()
-            .unwrap()
+            .unwrap_or_else(|err| {
+                panic!(
+                    "cannot run {program} ({err}): ./test.sh installs the clients the tests drive"
+                )
+            })
     }
 
     fn image(&self) -> String {
