@@ -22,8 +22,9 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 const USAGE: &str = "Usage: docker-credential-deepgram <store|get|erase|list|version>";
 const MORE_USAGE: &str = "\
 Other commands:
-  login        save a Deepgram API key (read from stdin, or prompted without echo)
-  logout       remove the saved Deepgram API key
+  login        save a Deepgram API key (read from stdin, or prompted without echo);
+               --project ID also saves the project to create credentials in
+  logout       remove the saved Deepgram API key (--all: also erase stored credentials)
   status       show stored credentials, their Deepgram ids and unfinished creates (--json)
   configure    register this helper with Docker and podman/skopeo/buildah (--help: options)
   export       print a Kubernetes pull secret for a provisioning registry (--help: options)

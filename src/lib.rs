@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cmd;
 pub mod config;
+pub mod config_edit;
 pub mod configure;
 pub mod deepgram;
 pub mod duration;

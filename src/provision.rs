@@ -35,7 +35,7 @@ pub enum ProvisionError {
     )]
     NoProject,
     #[error(
-        "the Deepgram API key sees {} projects ({}): set DEEPGRAM_PROJECT_ID or project_id to one of them",
+        "the Deepgram API key sees {} projects ({}): run `docker-credential-deepgram login --project ID` with one of them, or set DEEPGRAM_PROJECT_ID",
         .0.len(), list_projects(.0)
     )]
     ManyProjects(Vec<Project>),

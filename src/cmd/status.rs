@@ -23,7 +23,14 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
     let store = Store::open(&config)?;
     let index = store.index()?;
     let api_key = if env::var(env::DEEPGRAM_API_KEY).is_some() {
-        env::DEEPGRAM_API_KEY.to_string()
+        if store.api_key()?.is_some() {
+            format!(
+                "{} (takes precedence over the key saved by login)",
+                env::DEEPGRAM_API_KEY
+            )
+        } else {
+            env::DEEPGRAM_API_KEY.to_string()
+        }
     } else if provision::api_key(&store)?.is_some() {
         format!("saved by login ({} store)", store.backend_kind().as_str())
     } else {
