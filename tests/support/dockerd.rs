@@ -338,3 +338,15 @@ fn tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_points_are_unescaped_as_mountinfo_writes_them() {
+        assert_eq!(unescape_mount_point("/tmp/a\\040b\\134c"), "/tmp/a b\\c");
+        assert_eq!(unescape_mount_point("/tmp/plain"), "/tmp/plain");
+        assert_eq!(unescape_mount_point("/tmp/cut\\04"), "/tmp/cut\\04");
+    }
+}
