@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what the tests need (Debian packages, as root), then
 # `cargo test --locked`. The tests start their own private D-Bus sessions with gnome-keyring,
-# a local docker-registry and a fake Deepgram API, all on loopback; nothing else is touched.
+# a local docker-registry, a private Docker engine (as root, in a temp dir) and a fake Deepgram
+# API, all on loopback; nothing else is touched.
 #
 #   ./test.sh              # everything
 #   ./test.sh provision    # extra arguments go to `cargo test`
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages the tests drive: a real Secret Service, the docker CLI's peers, a registry.
+# Debian packages the tests drive: a real Secret Service, the docker CLI's peers, a registry,
+# and a private Docker engine (docker.io brings dockerd, containerd and runc; apparmor, which
+# its containers need where the kernel enables AppArmor, as Debian's does; busybox-static for a
+# runnable test image; procps for `kill`, which stops the engine by pid).
 packages=(dbus-daemon dbus-x11 gnome-keyring libsecret-tools skopeo docker-registry apache2-utils
-  golang-docker-credential-helpers hyperfine podman)
+  golang-docker-credential-helpers hyperfine podman docker.io apparmor busybox-static procps)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
