@@ -1,4 +1,6 @@
-//! Private files: 0700 directories, 0600 files, written atomically.
+//! Private files: 0700 directories, 0600 files, written atomically, and the checks that a
+//! directory or file we are about to trust belongs to us (or root) and that nobody else can
+//! write it.
 //!
 //! Every file that holds something sensitive is written here: a temp file in the same
 //! directory (created with its final mode, so it is never world-readable even for an
@@ -7,7 +9,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Mode for files that hold secrets or private state.
@@ -28,6 +30,125 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
         builder.mode(PRIVATE_DIR);
     }
     builder.create(dir)
+}
+
+/// Why a directory or file that steers the helper is not trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("{}", .0)]
+    Io(io::Error),
+    #[error(
+        "{path} is not a directory: move it aside, or set {} to a directory",
+        crate::env::CONFIG_DIR
+    )]
+    NotADirectory { path: PathBuf },
+    #[error(
+        "{path} belongs to another user (uid {uid}){}",
+        if *.is_dir {
+            format!(": run as that user (not with sudo), or set {} to a directory of your own", crate::env::CONFIG_DIR)
+        } else {
+            ": remove it, or make it yours with chown".to_string()
+        }
+    )]
+    OtherOwner {
+        path: PathBuf,
+        uid: u32,
+        is_dir: bool,
+    },
+    #[error("{path} can be changed by other users (mode {mode:04o}): run `chmod go-w {path}`")]
+    Writable { path: PathBuf, mode: u32 },
+}
+
+/// Checks a directory the helper keeps private state in, before anything in it is trusted:
+/// missing is fine (it is created 0700); ours with any group or other bits is tightened to 0700
+/// with one warning (the next run finds it private); root's is trusted unless others can write
+/// it; another user's is refused (the kubelet runs us as root: a user must not steer it).
+/// One `stat`.
+pub fn check_private_dir(dir: &Path) -> Result<(), TrustError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = match fs::metadata(dir) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(TrustError::Io(err)),
+        };
+        if !meta.is_dir() {
+            return Err(TrustError::NotADirectory {
+                path: dir.to_path_buf(),
+            });
+        }
+        let mode = meta.mode() & 0o7777;
+        let writable = TrustError::Writable {
+            path: dir.to_path_buf(),
+            mode,
+        };
+        if meta.uid() == effective_uid() {
+            if mode & 0o077 != 0 {
+                match fs::set_permissions(dir, fs::Permissions::from_mode(PRIVATE_DIR)) {
+                    Ok(()) => crate::warn!(
+                        "{} was mode {mode:04o}; made it 0700, as it holds credentials",
+                        dir.display()
+                    ),
+                    Err(_) if mode & 0o022 != 0 => return Err(writable),
+                    Err(_) => {}
+                }
+            }
+        } else if meta.uid() == 0 {
+            if mode & 0o022 != 0 {
+                return Err(writable);
+            }
+        } else {
+            return Err(TrustError::OtherOwner {
+                path: dir.to_path_buf(),
+                uid: meta.uid(),
+                is_dir: true,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Reads a file that steers the helper (`config.toml`), `None` when it does not exist; refused
+/// when it belongs to another user than us or root, or others can write it. The checks use the
+/// open file, so they apply to exactly the bytes read.
+pub fn read_trusted(path: &Path) -> Result<Option<Vec<u8>>, TrustError> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(TrustError::Io(err)),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata().map_err(TrustError::Io)?;
+        let mode = meta.mode() & 0o7777;
+        if meta.uid() != effective_uid() && meta.uid() != 0 {
+            return Err(TrustError::OtherOwner {
+                path: path.to_path_buf(),
+                uid: meta.uid(),
+                is_dir: false,
+            });
+        }
+        if mode & 0o022 != 0 {
+            return Err(TrustError::Writable {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+    }
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut file, &mut bytes).map_err(TrustError::Io)?;
+    Ok(Some(bytes))
+}
+
+/// The user this process acts as.
+#[cfg(unix)]
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 /// Reads a file, `None` when it does not exist.
