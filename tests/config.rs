@@ -142,3 +142,77 @@ fn a_config_dir_or_file_others_can_change_is_refused_as_root() {
         "nothing written"
     );
 }
+
+#[test]
+fn the_no_keychain_warning_is_shown_once_per_config_dir() {
+    let env = TestEnv::without_keychain();
+    let mut warnings = 0;
+    for _ in 0..3 {
+        let run = env.get("quay.io");
+        assert_eq!(run.stdout, "credentials not found in native keychain\n");
+        for line in run
+            .stderr
+            .lines()
+            .filter(|l| l.contains("no keychain is reachable"))
+        {
+            warnings += 1;
+            assert!(
+                line.contains("set store = \"file\" in"),
+                "the lasting fix: {line}"
+            );
+        }
+    }
+    assert_eq!(warnings, 1);
+    // `list` and `status` do not repeat it either
+    let list = env.run(&["list"], b"");
+    assert_eq!((list.stdout.as_str(), list.stderr.as_str()), ("{}\n", ""));
+}
+
+#[test]
+fn log_off_silences_hints_and_the_stderr_copy() {
+    let mut env = TestEnv::without_keychain();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOG", "off");
+    let run = env.get("quay.io");
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (1, "credentials not found in native keychain\n", "")
+    );
+    // the default shows the no-key hint exactly once
+    let mut env = TestEnv::file_store();
+    env.unset("DOCKER_CREDENTIAL_DEEPGRAM_LOG");
+    let run = env.get("quay.io");
+    assert_eq!(run.stderr.matches("hint:").count(), 1, "{run:?}");
+    assert!(run.stderr.contains("no Deepgram API key"), "{run:?}");
+}
+
+#[test]
+fn list_never_reads_stdin() {
+    let env = TestEnv::file_store();
+    env.store("https://quay.io", "alice", "pw").ok();
+    // a client that keeps stdin open: `list` must answer without waiting for EOF
+    let mut child = env
+        .command(&["list"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "list waited for stdin"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    drop(stdin);
+    let run = support::finish(child);
+    assert_eq!(run.stdout, "{\"https://quay.io\":\"alice\"}\n", "{run:?}");
+    // bytes that are not UTF-8 are not ours to judge
+    let run = env.run(&["list"], b"\xff\xfe\n");
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "{\"https://quay.io\":\"alice\"}\n")
+    );
+}
