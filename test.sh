@@ -4,7 +4,7 @@
 # a local docker-registry and a fake Deepgram API, all on loopback; nothing else is touched.
 #
 #   ./test.sh              # everything
-#   ./test.sh provision    # extra arguments go to `cargo test`
+#   ./test.sh --test provision   # extra arguments go to `cargo test`: here tests/provision.rs only
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -151,6 +151,64 @@ pub fn effective_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// Whose a file should be after we rewrite or create it: `Some((uid, gid))` only when we run as
+/// root (`sudo configure`), taken from the file, else from its nearest existing ancestor, so a
+/// user's file stays theirs. `None`: leave ownership to the kernel (we are that user).
+pub fn owner_for(path: &Path) -> Option<(u32, u32)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if effective_uid() != 0 {
+            return None;
+        }
+        path.ancestors()
+            .filter(|p| !p.as_os_str().is_empty())
+            .find_map(|p| fs::metadata(p).ok())
+            .map(|meta| (meta.uid(), meta.gid()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Gives `path` to `owner` (see [`owner_for`]); nothing to do for `None`.
+pub fn give_to(path: &Path, owner: Option<(u32, u32)>) -> io::Result<()> {
+    #[cfg(unix)]
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, owner);
+    Ok(())
+}
+
+/// Creates `dir` and its missing parents 0700; run as root, each new directory gets the owner
+/// and group of its parent (a client's `~/.config/containers` stays the user's).
+pub fn create_dirs_like_parent(dir: &Path) -> io::Result<()> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .filter(|p| !p.as_os_str().is_empty())
+        .take_while(|p| fs::symlink_metadata(p).is_err())
+        .collect();
+    for new in missing.into_iter().rev() {
+        let owner = new.parent().and_then(owner_for);
+        let mut builder = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(PRIVATE_DIR);
+        }
+        match builder.create(new) {
+            Ok(()) => give_to(new, owner)?,
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
 /// Reads a file, `None` when it does not exist.
 pub fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
     match fs::read(path) {
