@@ -177,6 +177,10 @@ fn log_off_silences_hints_and_the_stderr_copy() {
         (run.code, run.stdout.as_str(), run.stderr.as_str()),
         (1, "credentials not found in native keychain\n", "")
     );
+    // a warning not shown is not remembered as shown
+    env.unset("DOCKER_CREDENTIAL_DEEPGRAM_LOG");
+    let run = env.get("quay.io");
+    assert!(run.stderr.contains("no keychain is reachable"), "{run:?}");
     // the default shows the no-key hint exactly once
     let mut env = TestEnv::file_store();
     env.unset("DOCKER_CREDENTIAL_DEEPGRAM_LOG");

@@ -343,6 +343,9 @@ const NO_KEYCHAIN_MARKER: &str = "no-keychain";
 /// True (and remembered) the first time `reason` is seen in `dir`. A marker that cannot be
 /// written means the warning is shown again: better repeated than lost.
 fn first_time_without_keychain(dir: &Path, reason: &str) -> bool {
+    if !crate::log::enabled(crate::log::Level::Warn) {
+        return false; // not shown now, so not remembered as shown
+    }
     let marker = dir.join(NO_KEYCHAIN_MARKER);
     if crate::files::read_optional(&marker)
         .ok()
