@@ -68,12 +68,15 @@ fn report(audience: Audience, err: &Error, stdout: &mut impl Write) {
         let _ = writeln!(stdout, "{line}");
         let _ = stdout.flush();
     }
+    // For Docker the stderr copy is a diagnostic (the answer is on stdout), so it obeys
+    // DOCKER_CREDENTIAL_DEEPGRAM_LOG=off; a person or the kubelet sees errors only on stderr.
     let not_found = matches!(err, Error::NotFound { .. });
-    if !not_found || audience == Audience::Human {
+    let diagnostics = crate::log::enabled(crate::log::Level::Warn);
+    if audience == Audience::Human || (!not_found && diagnostics) {
         eprintln!("{NAME}: {line}");
     }
     if let Some(hint) = err.hint() {
-        eprintln!("{NAME}: hint: {hint}");
+        crate::log::hint(format_args!("{hint}"));
     }
 }
 
@@ -98,7 +101,10 @@ fn run(
         "get" => protocol_command(get),
         "store" => protocol_command(store),
         "erase" => protocol_command(erase),
-        "list" => protocol_command(|_, out| list(out)),
+        // The reference helpers never read stdin for `list`: a client that keeps the pipe open
+        // must not hang us, and whatever it sends is not ours to judge.
+        "list" if args.len() == 1 => (Audience::Protocol, list(stdout)),
+        "list" => (Audience::Protocol, Err(usage_error())),
         "version" | "--version" | "-v" if args.len() == 1 => (
             Audience::Protocol,
             writeln!(stdout, "{NAME} {VERSION}").map_err(Error::Output),

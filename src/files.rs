@@ -1,4 +1,6 @@
-//! Private files: 0700 directories, 0600 files, written atomically.
+//! Private files: 0700 directories, 0600 files, written atomically, and the checks that a
+//! directory or file we are about to trust belongs to us (or root) and that nobody else can
+//! write it.
 //!
 //! Every file that holds something sensitive is written here: a temp file in the same
 //! directory (created with its final mode, so it is never world-readable even for an
@@ -7,7 +9,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Mode for files that hold secrets or private state.
@@ -28,6 +30,183 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
         builder.mode(PRIVATE_DIR);
     }
     builder.create(dir)
+}
+
+/// Why a directory or file that steers the helper is not trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("{}", .0)]
+    Io(io::Error),
+    #[error(
+        "{path} is not a directory: move it aside, or set {} to a directory",
+        crate::env::CONFIG_DIR
+    )]
+    NotADirectory { path: PathBuf },
+    #[error(
+        "{path} belongs to another user (uid {uid}){}",
+        if *.is_dir {
+            format!(": run as that user (not with sudo), or set {} to a directory of your own", crate::env::CONFIG_DIR)
+        } else {
+            ": remove it, or make it yours with chown".to_string()
+        }
+    )]
+    OtherOwner {
+        path: PathBuf,
+        uid: u32,
+        is_dir: bool,
+    },
+    #[error("{path} can be changed by other users (mode {mode:04o}): run `chmod go-w {path}`")]
+    Writable { path: PathBuf, mode: u32 },
+}
+
+/// Checks a directory the helper keeps private state in, before anything in it is trusted:
+/// missing is fine (it is created 0700); ours with any group or other bits is tightened to 0700
+/// with one warning (the next run finds it private); root's is trusted unless others can write
+/// it; another user's is refused (the kubelet runs us as root: a user must not steer it).
+/// One `stat`.
+pub fn check_private_dir(dir: &Path) -> Result<(), TrustError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = match fs::metadata(dir) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(TrustError::Io(err)),
+        };
+        if !meta.is_dir() {
+            return Err(TrustError::NotADirectory {
+                path: dir.to_path_buf(),
+            });
+        }
+        let mode = meta.mode() & 0o7777;
+        let writable = TrustError::Writable {
+            path: dir.to_path_buf(),
+            mode,
+        };
+        if meta.uid() == effective_uid() {
+            if mode & 0o077 != 0 {
+                match fs::set_permissions(dir, fs::Permissions::from_mode(PRIVATE_DIR)) {
+                    Ok(()) => crate::warn!(
+                        "{} was mode {mode:04o}; made it 0700, as it holds credentials",
+                        dir.display()
+                    ),
+                    Err(_) if mode & 0o022 != 0 => return Err(writable),
+                    Err(_) => {}
+                }
+            }
+        } else if meta.uid() == 0 {
+            if mode & 0o022 != 0 {
+                return Err(writable);
+            }
+        } else {
+            return Err(TrustError::OtherOwner {
+                path: dir.to_path_buf(),
+                uid: meta.uid(),
+                is_dir: true,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Reads a file that steers the helper (`config.toml`), `None` when it does not exist; refused
+/// when it belongs to another user than us or root, or others can write it. The checks use the
+/// open file, so they apply to exactly the bytes read.
+pub fn read_trusted(path: &Path) -> Result<Option<Vec<u8>>, TrustError> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(TrustError::Io(err)),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata().map_err(TrustError::Io)?;
+        let mode = meta.mode() & 0o7777;
+        if meta.uid() != effective_uid() && meta.uid() != 0 {
+            return Err(TrustError::OtherOwner {
+                path: path.to_path_buf(),
+                uid: meta.uid(),
+                is_dir: false,
+            });
+        }
+        if mode & 0o022 != 0 {
+            return Err(TrustError::Writable {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+    }
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut file, &mut bytes).map_err(TrustError::Io)?;
+    Ok(Some(bytes))
+}
+
+/// The user this process acts as.
+#[cfg(unix)]
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Whose a file should be after we rewrite or create it: `Some((uid, gid))` only when we run as
+/// root (`sudo configure`), taken from the file, else from its nearest existing ancestor, so a
+/// user's file stays theirs. `None`: leave ownership to the kernel (we are that user).
+pub fn owner_for(path: &Path) -> Option<(u32, u32)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if effective_uid() != 0 {
+            return None;
+        }
+        path.ancestors()
+            .filter(|p| !p.as_os_str().is_empty())
+            .find_map(|p| fs::metadata(p).ok())
+            .map(|meta| (meta.uid(), meta.gid()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Gives `path` to `owner` (see [`owner_for`]); nothing to do for `None`.
+pub fn give_to(path: &Path, owner: Option<(u32, u32)>) -> io::Result<()> {
+    #[cfg(unix)]
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, owner);
+    Ok(())
+}
+
+/// Creates `dir` and its missing parents 0700; run as root, each new directory gets the owner
+/// and group of its parent (a client's `~/.config/containers` stays the user's).
+pub fn create_dirs_like_parent(dir: &Path) -> io::Result<()> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .filter(|p| !p.as_os_str().is_empty())
+        .take_while(|p| fs::symlink_metadata(p).is_err())
+        .collect();
+    for new in missing.into_iter().rev() {
+        let owner = new.parent().and_then(owner_for);
+        let mut builder = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(PRIVATE_DIR);
+        }
+        match builder.create(new) {
+            Ok(()) => give_to(new, owner)?,
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
 }
 
 /// Reads a file, `None` when it does not exist.

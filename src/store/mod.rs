@@ -135,16 +135,20 @@ impl Store {
             }
             StoreChoice::Auto => match KeyringBackend::connect() {
                 Ok(keyring) => {
+                    forget_no_keychain(&dir);
                     let fallback = file.exists().then_some(file);
                     (Box::new(keyring), fallback)
                 }
                 Err(StoreError::Unavailable { reason }) => {
-                    crate::warn!(
-                        "no keychain is reachable ({reason}); keeping secrets in {} (mode 0600). Set {}=file to choose this and silence the warning, or {}=keyring to require a keychain",
-                        file.path().display(),
-                        env::STORE,
-                        env::STORE
-                    );
+                    if first_time_without_keychain(&dir, &reason) {
+                        crate::warn!(
+                            "no keychain is reachable ({reason}); using {} (0600); to make that lasting and quiet, set store = \"file\" in {}",
+                            file.path().display(),
+                            dir.join(crate::config::CONFIG_FILE).display()
+                        );
+                    } else {
+                        crate::debug!("no keychain is reachable ({reason}); using the file store");
+                    }
                     (Box::new(file), None)
                 }
                 Err(other) => return Err(other),
@@ -330,6 +334,34 @@ impl Store {
             "updating the credential index",
         )?)
     }
+}
+
+/// Remembers, in the config directory, why no keychain was reachable, so that the fallback
+/// warning is shown once per directory and reason, not on every `get` (every skopeo call).
+const NO_KEYCHAIN_MARKER: &str = "no-keychain";
+
+/// True (and remembered) the first time `reason` is seen in `dir`. A marker that cannot be
+/// written means the warning is shown again: better repeated than lost.
+fn first_time_without_keychain(dir: &Path, reason: &str) -> bool {
+    if !crate::log::enabled(crate::log::Level::Warn) {
+        return false; // not shown now, so not remembered as shown
+    }
+    let marker = dir.join(NO_KEYCHAIN_MARKER);
+    if crate::files::read_optional(&marker)
+        .ok()
+        .flatten()
+        .is_some_and(|seen| seen == reason.as_bytes())
+    {
+        return false;
+    }
+    let _ = crate::files::ensure_private_dir(dir)
+        .and_then(|()| crate::files::write_atomic(&marker, reason.as_bytes(), 0o600));
+    true
+}
+
+/// A keychain is back: a later loss of it is news again. One `unlink` (usually ENOENT).
+fn forget_no_keychain(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join(NO_KEYCHAIN_MARKER));
 }
 
 fn decode_record(value: &Secret, slot: &Slot) -> Result<StoredCredential, StoreError> {
