@@ -40,6 +40,7 @@ enum Audience {
 }
 
 pub fn main() -> ExitCode {
+    crate::hygiene::harden_process();
     crate::log::init_from_env();
     let args: Vec<String> = std::env::args_os()
         .skip(1)

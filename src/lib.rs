@@ -14,6 +14,7 @@ pub mod env;
 pub mod error;
 pub mod export;
 pub mod files;
+pub mod hygiene;
 pub mod kubelet;
 pub mod lock;
 pub mod log;
