@@ -23,3 +23,4 @@ pub mod provision;
 pub mod registry;
 pub mod secret;
 pub mod store;
+pub mod tag;
