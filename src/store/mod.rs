@@ -428,10 +428,17 @@ impl Store {
         };
         let _lock = self.lock()?;
         let mut index = self.record_intent(intent.clone())?;
-        self.backend.write(&probe, &Secret::new("probe"))?;
-        self.backend.remove(&probe)?;
+        let probed = self
+            .backend
+            .write(&probe, &Secret::new("probe"))
+            .and_then(|()| self.backend.remove(&probe));
+        if probed.is_err() && self.backend.read(&probe).ok().flatten().is_some() {
+            // The probe may still be there: the intent stays for the next command to remove.
+            return probed.map(drop);
+        }
         index.intents.retain(|i| i != &intent);
-        index.save(&self.dir)
+        index.save(&self.dir)?;
+        probed.map(drop)
     }
 
     /// Reads the index (for commands that show or update provisioning state).
@@ -461,7 +468,11 @@ impl Store {
     /// Finishes or undoes what killed commands left: intents in the index, temp files in the
     /// directory. Cheap when there is nothing to do (one small read, one listing).
     fn recover(&self) -> Result<(), StoreError> {
-        let index = Index::load(&self.dir)?;
+        // A damaged or unreadable index is reported by the commands that need it; a cache-hit
+        // `get` reads only the backend and keeps working.
+        let Ok(index) = Index::load(&self.dir) else {
+            return Ok(());
+        };
         if !index.needs_recovery() && !self.has_temps() {
             return Ok(());
         }
@@ -806,6 +817,26 @@ pub(crate) mod tests {
         assert!(index.intents.is_empty() && index.entries.is_empty());
         assert_eq!(index.unfinished.len(), 1);
         assert_eq!(index.unfinished[0].id.as_deref(), Some("id-2"));
+    }
+
+    #[test]
+    fn a_damaged_index_does_not_stop_a_stored_credential_from_answering() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = file_store(dir.path());
+        store
+            .put("a.example", "a.example", &credential("u"), None)
+            .unwrap();
+        std::fs::write(Index::path(dir.path()), "{not json").unwrap();
+        let reopened = file_store(dir.path());
+        reopened.recover().unwrap();
+        assert_eq!(reopened.get("a.example").unwrap().unwrap().username, "u");
+        assert!(
+            reopened
+                .index()
+                .unwrap_err()
+                .to_string()
+                .contains("index.json is damaged")
+        );
     }
 
     #[test]
