@@ -166,7 +166,7 @@ pub fn fetch_or_create(
             return Err(ProvisionError::Api(Box::new(err)));
         }
     };
-    let credential = keep(store, config, key, &project_id, created)?;
+    let credential = keep(store, config, key, &project_id, &comment, created)?;
     Ok(Outcome::Credential(credential))
 }
 
@@ -236,6 +236,7 @@ fn keep(
     config: &Config,
     key: &str,
     project_id: &str,
+    sent_comment: &str,
     created: CreatedCredential,
 ) -> Result<StoredCredential, ProvisionError> {
     let credential = StoredCredential {
@@ -248,7 +249,11 @@ fn keep(
         api_url: config.api_url.clone(),
         created: created.created.clone(),
         scopes: created.scopes.clone(),
-        comment: created.comment.clone(),
+        // The comment is what ties this credential to its unfinished-create marker.
+        comment: created
+            .comment
+            .clone()
+            .or_else(|| Some(sent_comment.to_string())),
     };
     let first = match store.put(key, key, &credential, Some(meta.clone())) {
         Ok(()) => {
@@ -429,11 +434,31 @@ mod tests {
             secret: Secret::new("S9"),
             created: None,
             scopes: vec![],
-            comment: Some("c [dcd:x:000001]".into()),
+            comment: None,
         };
-        let kept = keep(&store, &config, "quay.io", "p", created).unwrap();
+        let kept = keep(&store, &config, "quay.io", "p", "c [dcd:x:000001]", created).unwrap();
         assert_eq!(kept.username, "deepgram+id-9");
         assert_eq!(store.get("quay.io").unwrap().unwrap().secret.expose(), "S9");
+    }
+
+    #[test]
+    fn an_answer_without_a_comment_still_clears_the_marker_of_its_create() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::load_from(dir.path().to_path_buf()).unwrap();
+        config.store = crate::config::StoreChoice::File;
+        let store = Store::open(&config).unwrap();
+        mark_pending(&store, &config, "quay.io", "p", "c [dcd:x:000002]").unwrap();
+        let created = CreatedCredential {
+            id: "id-8".into(),
+            username: "deepgram+id-8".into(),
+            secret: Secret::new("S8"),
+            created: None,
+            scopes: vec![],
+            comment: None,
+        };
+        keep(&store, &config, "quay.io", "p", "c [dcd:x:000002]", created).unwrap();
+        let index = store.index().unwrap();
+        assert!(index.unfinished.is_empty(), "{:?}", index.unfinished);
     }
 
     #[test]
