@@ -41,6 +41,7 @@ enum Audience {
 }
 
 pub fn main() -> ExitCode {
+    crate::hygiene::harden_process();
     crate::log::init_from_env();
     let args: Vec<String> = std::env::args_os()
         .skip(1)
@@ -183,7 +184,13 @@ fn erase(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
 /// `list`: from the non-secret index alone; no keychain access, no secret.
 fn list(out: &mut dyn Write) -> Result<(), Error> {
     let config = Config::load()?;
-    let index = Index::load(&config.dir)?;
+    let mut index = Index::load(&config.dir)?;
+    if index.needs_recovery() {
+        // A killed `store` or `erase` left work half done: opening the store finishes or undoes
+        // it, so that `list` shows what is really stored.
+        drop(Store::open(&config)?);
+        index = Index::load(&config.dir)?;
+    }
     let entries = index
         .entries
         .into_values()

@@ -5,12 +5,15 @@
 //! Every file that holds something sensitive is written here: a temp file in the same
 //! directory (created with its final mode, so it is never world-readable even for an
 //! instant), fsync, rename over the target, fsync of the directory. A crash leaves either the
-//! old file or the new one, never half of one.
+//! old file or the new one, never half of one. A kill between creating the temp file and the
+//! rename leaves the temp file (0600, possibly holding secrets): temp names carry a random
+//! suffix, so a leftover never blocks a later write (a reused pid in a container), and
+//! [`remove_stale_temps`] deletes leftovers; call it only while holding the lock that every
+//! writer of that file holds, so that no live writer's temp file is taken away.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Mode for files that hold secrets or private state.
 pub const PRIVATE_FILE: u32 = 0o600;
@@ -230,33 +233,52 @@ pub fn open_private(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
+/// How many temp names to try before giving up: a clash needs the same pid and 12 random hex
+/// digits, so the second try always succeeds in practice.
+const TEMP_ATTEMPTS: u32 = 8;
+
 /// Replaces `path` with `bytes` atomically; the new file has `mode` (unix permission bits).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let name = path
         .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let temp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(mode);
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?
+        .to_string_lossy()
+        .into_owned();
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let (temp, mut file) = {
+        let mut attempt = 0;
+        loop {
+            let temp = dir.join(format!(
+                "{}{}.{}.tmp",
+                temp_prefix(&name),
+                std::process::id(),
+                crate::tag::random_hex(12)
+            ));
+            match options.open(&temp) {
+                Ok(file) => break (temp, file),
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                    attempt += 1;
+                    if attempt >= TEMP_ATTEMPTS {
+                        return Err(err);
+                    }
+                }
+                Err(err) => return Err(err),
+            }
         }
-        #[cfg(not(unix))]
-        let _ = mode;
-        let mut file = options.open(&temp)?;
+    };
+    let result = (|| {
         // `mode` is filtered by the umask at creation; set it exactly.
         #[cfg(unix)]
         {
@@ -265,15 +287,54 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
         }
         file.write_all(bytes)?;
         file.sync_all()?;
-        drop(file);
         fs::rename(&temp, path)?;
         sync_dir(dir);
         Ok(())
     })();
+    drop(file);
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// Temp files of `name` are `.<name>.<pid>.<random>.tmp`.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.")
+}
+
+/// The temp files an interrupted [`write_atomic`] of `path` left behind (or a live writer is
+/// using right now: only the caller's lock tells the two apart).
+pub fn temps_of(path: &Path) -> Vec<PathBuf> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(name) = path.file_name() else {
+        return Vec::new();
+    };
+    let prefix = temp_prefix(&name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            file_name.starts_with(&prefix) && file_name.ends_with(".tmp")
+        })
+        .map(|entry| entry.path())
+        .collect()
+}
+
+/// Deletes what [`temps_of`] finds; returns how many were removed. Only while holding the
+/// lock every writer of `path` holds.
+pub fn remove_stale_temps(path: &Path) -> usize {
+    temps_of(path)
+        .into_iter()
+        .filter(|temp| fs::remove_file(temp).is_ok())
+        .count()
 }
 
 /// Best effort: makes the rename durable. Not every platform can open a directory.
@@ -326,6 +387,31 @@ mod tests {
         assert_eq!(mode_of(&path), Some(0o600));
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp files left behind");
+    }
+
+    #[test]
+    fn a_leftover_temp_file_never_blocks_a_write_and_is_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        // what a SIGKILL between create and rename leaves, under every name the old scheme
+        // (pid and a counter from 0) would pick for this process
+        for n in 0..4 {
+            let leftover = dir
+                .path()
+                .join(format!(".credentials.json.{}.{n}.tmp", std::process::id()));
+            fs::write(&leftover, "old secret").unwrap();
+        }
+        fs::write(dir.path().join(".other.json.1.2.tmp"), "not ours").unwrap();
+        write_atomic(&path, b"new", PRIVATE_FILE).unwrap();
+        write_atomic(&path, b"newer", PRIVATE_FILE).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"newer");
+        assert_eq!(temps_of(&path).len(), 4);
+        assert_eq!(remove_stale_temps(&path), 4);
+        assert!(temps_of(&path).is_empty());
+        assert!(
+            dir.path().join(".other.json.1.2.tmp").exists(),
+            "only this file's temps"
+        );
     }
 
     #[test]

@@ -183,7 +183,7 @@ fn settle_plaintext(
         BackendKind::Keyring => "the keychain".to_string(),
         BackendKind::File => format!(
             "the file store ({})",
-            store.dir().join(crate::store::file::FILE_NAME).display()
+            config.dir.join(crate::store::file::FILE_NAME).display()
         ),
     };
     // Decided in order, so that two files holding different secrets for one registry do not
