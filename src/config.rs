@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::endpoint::ApiUrl;
 use crate::env;
 
 pub const CONFIG_FILE: &str = "config.toml";
@@ -41,7 +42,7 @@ pub struct Config {
     pub store: StoreChoice,
     /// Canonical registry keys that provision Deepgram credentials on first use.
     pub registries: Vec<String>,
-    pub api_url: String,
+    pub api_url: ApiUrl,
     pub project_id: Option<String>,
     pub scopes: Vec<String>,
     /// `None`: the default, naming the tool and host.
@@ -153,7 +154,7 @@ impl Config {
             dir,
             store: StoreChoice::Auto,
             registries: DEFAULT_REGISTRIES.iter().map(|r| r.to_string()).collect(),
-            api_url: DEFAULT_API_URL.to_string(),
+            api_url: ApiUrl::parse(DEFAULT_API_URL).expect("the default API URL is valid"),
             project_id: None,
             scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
             comment: None,
@@ -357,29 +358,10 @@ fn parse_duration(value: &str, source: Source) -> Result<Duration, ConfigError> 
     crate::duration::parse(value).map_err(|err| source.error(err.to_string()))
 }
 
-/// `https://` anywhere; plain `http://` only to a loopback host, so an API key never
-/// crosses a network in clear text.
-fn parse_api_url(value: &str, source: Source) -> Result<String, ConfigError> {
-    let url = value.trim().trim_end_matches('/');
-    let lower = url.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("http://") {
-        let host = rest.split(['/', '?']).next().unwrap_or("");
-        let host = host
-            .rsplit_once(':')
-            .filter(|(h, port)| !h.is_empty() && port.chars().all(|c| c.is_ascii_digit()))
-            .map_or(host, |(h, _)| h);
-        let loopback = host == "localhost"
-            || host == "[::1]"
-            || host.starts_with("127.") && host.split('.').count() == 4;
-        if !loopback {
-            return Err(source.error(format!(
-                "{url} uses plain http: only loopback hosts may; use https://"
-            )));
-        }
-    } else if !lower.starts_with("https://") || lower.len() <= "https://".len() {
-        return Err(source.error(format!("{url:?} is not an https:// URL")));
-    }
-    Ok(url.to_string())
+/// The one URL rule (`crate::endpoint`): https anywhere, plain http only to loopback, no
+/// userinfo; the error names where the value came from.
+fn parse_api_url(value: &str, source: Source) -> Result<ApiUrl, ConfigError> {
+    ApiUrl::parse(value).map_err(|err| source.error(err.to_string()))
 }
 
 #[cfg(test)]
@@ -457,7 +439,7 @@ mod tests {
 
     #[test]
     fn api_url_must_be_https_unless_loopback() {
-        let ok = |u: &str| parse_api_url(u, Source::Env(env::API_URL));
+        let ok = |u: &str| parse_api_url(u, Source::Env(env::API_URL)).map(|u| u.to_string());
         assert_eq!(
             ok("https://api.deepgram.com/").unwrap(),
             "https://api.deepgram.com"
@@ -474,6 +456,9 @@ mod tests {
             "environment variable DOCKER_CREDENTIAL_DEEPGRAM_API_URL: http://api.deepgram.com uses plain http: only loopback hosts may; use https://"
         );
         assert!(ok("http://127.0.0.1.evil.example").is_err());
+        assert!(ok("http://127.evil.example.com").is_err());
+        assert!(ok("http://127.0.0.1@evil.example").is_err());
+        assert!(ok("http://127.a.b.c@[::1]:8080").is_err());
         assert!(ok("ftp://x").is_err());
     }
 }

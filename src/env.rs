@@ -74,3 +74,18 @@ pub mod clients {
     /// Where clients look for `docker-credential-deepgram`.
     pub const PATH: &str = "PATH";
 }
+
+/// Other tools' variables that set up the network, read as curl reads them (lowercase first).
+/// Our tests clear them with everything else; see `crate::http`.
+pub mod network {
+    pub const HTTPS_PROXY_LOWER: &str = "https_proxy";
+    pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+    pub const ALL_PROXY_LOWER: &str = "all_proxy";
+    pub const ALL_PROXY: &str = "ALL_PROXY";
+    pub const NO_PROXY_LOWER: &str = "no_proxy";
+    pub const NO_PROXY: &str = "NO_PROXY";
+    /// A PEM bundle of trusted CAs, replacing the system store (read by rustls-native-certs).
+    pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+    /// A directory of trusted CA certificates (read by rustls-native-certs).
+    pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
+}

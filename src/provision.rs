@@ -15,7 +15,9 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{Config, MAX_COMMENT_CHARS, Provision};
-use crate::deepgram::{ApiError, Client, CreateRequest, CreatedCredential, Project, Timeouts};
+use crate::deepgram::{
+    ApiError, Client, CreateFailure, CreateRequest, CreatedCredential, Project, Timeouts,
+};
 use crate::env;
 use crate::lock::{FileLock, LockError};
 use crate::secret::Secret;
@@ -24,9 +26,12 @@ use crate::store::{Store, StoreError, StoredCredential};
 
 /// Held while one process creates a credential; others wait, then find it in the store.
 pub const PROVISION_LOCK: &str = "provision.lock";
-/// First pause between retries of a create the server refused.
+/// First pause between retries of a create the server refused; a `Retry-After` shorter than
+/// the pause does not shorten it.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// Creates sent at most per `get`, whatever the budget and the server's `Retry-After` say.
+const MAX_CREATE_ATTEMPTS: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
@@ -141,7 +146,8 @@ pub fn fetch_or_create(
             connect: config.connect_timeout,
             request: config.request_timeout,
         },
-    );
+    )
+    .map_err(|err| ProvisionError::Api(Box::new(err)))?;
     let project_id = resolve_project(config, &client)?;
     let comment = comment(config, store)?;
     let request = CreateRequest {
@@ -152,7 +158,7 @@ pub fn fetch_or_create(
     mark_pending(store, key, &project_id, &comment)?;
     let created = match create_with_retries(&client, &project_id, &request, config.retry_budget) {
         Ok(created) => created,
-        Err(err) if err.is_ambiguous() => {
+        Err(err) if err.outcome() == CreateFailure::Ambiguous => {
             // The pending marker stays: the next run repeats the warning until a create succeeds.
             return Err(ProvisionError::Ambiguous {
                 error: Box::new(err),
@@ -161,7 +167,8 @@ pub fn fetch_or_create(
             });
         }
         Err(err) => {
-            // Nothing was created (or the server said why not): no orphan to warn about.
+            // Nothing was created (nothing was sent, or the API said why not): no orphan to
+            // warn about.
             store.update_index(|index| index.pending.remove(key))?;
             return Err(ProvisionError::Api(Box::new(err)));
         }
@@ -202,29 +209,37 @@ pub fn resolve_project(config: &Config, client: &Client) -> Result<String, Provi
     }
 }
 
+/// One create, repeated only while the failure proves nothing was created
+/// ([`CreateFailure::DidNotAct`]): at most [`MAX_CREATE_ATTEMPTS`] sends, each pause at least
+/// the backoff (longer if the server asks), and never a pause that would end past `budget`.
+/// Only elapsed time is compared, so no `Retry-After` can overflow a clock.
 fn create_with_retries(
     client: &Client,
     project_id: &str,
     request: &CreateRequest,
     budget: Duration,
 ) -> Result<CreatedCredential, ApiError> {
-    let deadline = Instant::now() + budget;
+    let started = Instant::now();
     let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
     loop {
-        match client.create_credential(project_id, request) {
+        let err = match client.create_credential(project_id, request) {
             Ok(created) => return Ok(created),
-            Err(err) if err.server_did_not_act() => {
-                let wait = err.retry_after().unwrap_or(backoff);
-                let now = Instant::now();
-                if now + wait > deadline {
-                    return Err(err);
-                }
-                crate::warn!("{err}; retrying in {:.1}s", wait.as_secs_f64());
-                std::thread::sleep(wait);
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-            Err(err) => return Err(err),
+            Err(err) => err,
+        };
+        if err.outcome() != CreateFailure::DidNotAct || attempt >= MAX_CREATE_ATTEMPTS {
+            return Err(err);
         }
+        let wait = err
+            .retry_after()
+            .map_or(backoff, |asked| asked.max(backoff));
+        if wait > budget.saturating_sub(started.elapsed()) {
+            return Err(err);
+        }
+        crate::warn!("{err}; retrying in {:.1}s", wait.as_secs_f64());
+        std::thread::sleep(wait);
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        attempt += 1;
     }
 }
 
@@ -243,7 +258,7 @@ fn keep(
     let meta = Provisioned {
         id: created.id.clone(),
         project_id: project_id.to_string(),
-        api_url: config.api_url.clone(),
+        api_url: config.api_url.to_string(),
         created: created.created.clone(),
         scopes: created.scopes.clone(),
         comment: created.comment.clone(),

@@ -456,7 +456,12 @@ fn rate_limiting_past_the_budget_is_an_error() {
 
 #[test]
 fn service_unavailable_is_retried() {
-    let (run, creates, _env, _fake) = get_with_fault(status(503, "upstream down", false));
+    // The API's own error shape: it came from Deepgram, not a gateway (see tests/network.rs).
+    let (run, creates, _env, _fake) = get_with_fault(status(
+        503,
+        r#"{"err_code":"SERVICE_UNAVAILABLE","err_msg":"upstream down"}"#,
+        false,
+    ));
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(creates, 2);
 }

@@ -28,7 +28,7 @@ pub fn login(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Re
             connect: config.connect_timeout,
             request: config.request_timeout,
         },
-    );
+    )?;
     let projects = client.list_projects()?;
     store.set_api_key(&key)?;
     let names: Vec<String> = projects
