@@ -52,6 +52,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub retry_budget: Duration,
+    /// How long a failed create is remembered and answered without a request; zero: off.
+    pub failure_backoff: Duration,
     pub kubelet_cache_duration: Duration,
 }
 
@@ -94,6 +96,7 @@ struct FileConfig {
     connect_timeout: Option<toml::Value>,
     request_timeout: Option<toml::Value>,
     retry_budget: Option<toml::Value>,
+    failure_backoff: Option<toml::Value>,
     kubelet_cache_duration: Option<toml::Value>,
 }
 
@@ -163,6 +166,7 @@ impl Config {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             retry_budget: Duration::from_secs(30),
+            failure_backoff: Duration::from_secs(60),
             kubelet_cache_duration: Duration::from_secs(12 * 3600),
         }
     }
@@ -203,6 +207,11 @@ impl Config {
                 &mut self.request_timeout,
             ),
             (file.retry_budget, "retry_budget", &mut self.retry_budget),
+            (
+                file.failure_backoff,
+                "failure_backoff",
+                &mut self.failure_backoff,
+            ),
             (
                 file.kubelet_cache_duration,
                 "kubelet_cache_duration",
@@ -254,6 +263,7 @@ impl Config {
             (env::CONNECT_TIMEOUT, &mut self.connect_timeout),
             (env::REQUEST_TIMEOUT, &mut self.request_timeout),
             (env::RETRY_BUDGET, &mut self.retry_budget),
+            (env::FAILURE_BACKOFF, &mut self.failure_backoff),
             (
                 env::KUBELET_CACHE_DURATION,
                 &mut self.kubelet_cache_duration,

@@ -29,6 +29,8 @@ pub const REQUEST_TIMEOUT: &str = "DOCKER_CREDENTIAL_DEEPGRAM_REQUEST_TIMEOUT";
 /// Total time budget for retrying a create that the server provably did not act on.
 /// Overrides `retry_budget`.
 pub const RETRY_BUDGET: &str = "DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET";
+/// How long a failed create is remembered (`0s`: off). Overrides `failure_backoff`.
+pub const FAILURE_BACKOFF: &str = "DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF";
 /// Cache duration announced to the kubelet. Overrides `kubelet_cache_duration`.
 pub const KUBELET_CACHE_DURATION: &str = "DOCKER_CREDENTIAL_DEEPGRAM_KUBELET_CACHE_DURATION";
 
@@ -51,6 +53,7 @@ pub const ALL: &[&str] = &[
     CONNECT_TIMEOUT,
     REQUEST_TIMEOUT,
     RETRY_BUDGET,
+    FAILURE_BACKOFF,
     KUBELET_CACHE_DURATION,
     DEEPGRAM_API_KEY,
     DEEPGRAM_PROJECT_ID,

@@ -19,6 +19,7 @@ pub mod http;
 pub mod kubelet;
 pub mod lock;
 pub mod log;
+pub mod outage;
 pub mod protocol;
 pub mod provision;
 pub mod registry;

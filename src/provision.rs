@@ -20,6 +20,7 @@ use crate::deepgram::{
 };
 use crate::env;
 use crate::lock::{FileLock, LockError};
+use crate::outage;
 use crate::secret::Secret;
 use crate::store::index::{PendingCreate, Provisioned};
 use crate::store::{Store, StoreError, StoredCredential};
@@ -62,6 +63,9 @@ pub enum ProvisionError {
         username: String,
         source: StoreError,
     },
+    /// A failure from the last `failure_backoff`, answered again without a request.
+    #[error("{message}")]
+    Remembered { message: String, note: String },
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error(transparent)]
@@ -87,6 +91,7 @@ impl ProvisionError {
                 "create a key with the Member role or above and the self-hosted product scopes in the Deepgram Console"
                     .into(),
             ),
+            ProvisionError::Remembered { note, .. } => Some(note.clone()),
             _ => None,
         }
     }
@@ -100,6 +105,9 @@ pub enum Outcome {
     NotProvisioned,
     /// A provisioning registry, but no API key: the hint says how to set one.
     NoApiKey(String),
+    /// A provisioning registry, but the API is unreachable (now, or within `failure_backoff`):
+    /// Docker's not-found, so public images still pull; the hint says why.
+    Unavailable(String),
 }
 
 /// The credential for `key` (canonical): the stored one, else a newly provisioned one. The
@@ -112,7 +120,8 @@ pub fn credential(config: &Config, store: &Store, key: &str) -> Result<Outcome, 
 }
 
 /// Provisions `key` if this registry provisions and an API key is available. The caller has
-/// already looked in the store without a lock.
+/// already looked in the store without a lock. A failure remembered from the last
+/// `failure_backoff` is answered the same way at once, without a request (`crate::outage`).
 pub fn fetch_or_create(
     config: &Config,
     store: &Store,
@@ -127,6 +136,9 @@ pub fn fetch_or_create(
             env::DEEPGRAM_API_KEY
         )));
     };
+    if let Some(remembered) = outage::recall(config, key) {
+        return replay(remembered);
+    }
     let _lock = FileLock::acquire(
         &config.dir.join(PROVISION_LOCK),
         config.lock_timeout,
@@ -136,9 +148,28 @@ pub fn fetch_or_create(
         crate::debug!("{key} was provisioned by another process while we waited");
         return Ok(Outcome::Credential(credential));
     }
+    // Another process may have failed while we waited for the lock: answer as it did.
+    if let Some(remembered) = outage::recall(config, key) {
+        return replay(remembered);
+    }
     warn_about_unfinished_create(store, key)?;
     store.check_writable()?;
+    match create(config, store, key, api_key) {
+        Ok(credential) => {
+            outage::forget(config, key);
+            Ok(Outcome::Credential(credential))
+        }
+        Err(err) => remember_failure(config, key, err),
+    }
+}
 
+/// Under the lock: the client, the project, the pending marker, the create, the store.
+fn create(
+    config: &Config,
+    store: &Store,
+    key: &str,
+    api_key: Secret,
+) -> Result<StoredCredential, ProvisionError> {
     let client = Client::new(
         &config.api_url,
         api_key,
@@ -156,7 +187,11 @@ pub fn fetch_or_create(
         provider: "quay".to_string(),
     };
     mark_pending(store, key, &project_id, &comment)?;
-    let created = match create_with_retries(&client, &project_id, &request, config.retry_budget) {
+    let limits = RetryLimits {
+        budget: config.retry_budget,
+        unreachable: config.connect_timeout,
+    };
+    let created = match create_with_retries(&client, &project_id, &request, limits) {
         Ok(created) => created,
         Err(err) if err.outcome() == CreateFailure::Ambiguous => {
             // The pending marker stays: the next run repeats the warning until a create succeeds.
@@ -173,8 +208,55 @@ pub fn fetch_or_create(
             return Err(ProvisionError::Api(Box::new(err)));
         }
     };
-    let credential = keep(store, config, key, &project_id, created)?;
-    Ok(Outcome::Credential(credential))
+    keep(store, config, key, &project_id, created)
+}
+
+/// Remembers a failure of the API side for `failure_backoff`. An unreachable API becomes
+/// Docker's not-found with a hint, so that public images still pull anonymously; every
+/// other failure keeps its error (an ambiguous one names the possible orphan).
+fn remember_failure(
+    config: &Config,
+    key: &str,
+    err: ProvisionError,
+) -> Result<Outcome, ProvisionError> {
+    match &err {
+        ProvisionError::Api(api) if matches!(**api, ApiError::Unreachable { .. }) => {
+            let hint = format!(
+                "{api}; answering not-found so that public images still pull, and {key} credentials are created once the API answers"
+            );
+            outage::remember(config, key, true, &hint);
+            Ok(Outcome::Unavailable(hint))
+        }
+        ProvisionError::Api(_)
+        | ProvisionError::Ambiguous { .. }
+        | ProvisionError::NoProject
+        | ProvisionError::ManyProjects(_) => {
+            outage::remember(config, key, false, &err.to_string());
+            Err(err)
+        }
+        _ => Err(err),
+    }
+}
+
+/// A remembered failure, answered as it was the first time.
+fn replay(remembered: outage::Remembered) -> Result<Outcome, ProvisionError> {
+    let (age, left) = remembered.ages();
+    let note = format!(
+        "this failure happened {age}s ago; no request is made for {left}s more (failure_backoff; {}=0s turns this off)",
+        env::FAILURE_BACKOFF
+    );
+    crate::debug!("answering a remembered failure: {note}");
+    if remembered.not_found {
+        Ok(Outcome::Unavailable(format!(
+            "{}; {note}",
+            remembered.message
+        )))
+    } else {
+        Err(ProvisionError::Remembered {
+            message: remembered.message,
+            note,
+        })
+    }
 }
 
 /// `DEEPGRAM_API_KEY`, else the key saved by `login`.
@@ -209,15 +291,24 @@ pub fn resolve_project(config: &Config, client: &Client) -> Result<String, Provi
     }
 }
 
+/// How long a create may be repeated: `budget` in all, and while nothing reaches the API
+/// (refused, unresolvable) only within `unreachable`, so that an outage holds a pull for about
+/// the connect timeout, not the whole budget.
+#[derive(Debug, Clone, Copy)]
+struct RetryLimits {
+    budget: Duration,
+    unreachable: Duration,
+}
+
 /// One create, repeated only while the failure proves nothing was created
 /// ([`CreateFailure::DidNotAct`]): at most [`MAX_CREATE_ATTEMPTS`] sends, each pause at least
-/// the backoff (longer if the server asks), and never a pause that would end past `budget`.
+/// the backoff (longer if the server asks), and never a pause that would end past the limit.
 /// Only elapsed time is compared, so no `Retry-After` can overflow a clock.
 fn create_with_retries(
     client: &Client,
     project_id: &str,
     request: &CreateRequest,
-    budget: Duration,
+    limits: RetryLimits,
 ) -> Result<CreatedCredential, ApiError> {
     let started = Instant::now();
     let mut backoff = FIRST_BACKOFF;
@@ -230,10 +321,14 @@ fn create_with_retries(
         if err.outcome() != CreateFailure::DidNotAct || attempt >= MAX_CREATE_ATTEMPTS {
             return Err(err);
         }
+        let limit = match err {
+            ApiError::Unreachable { .. } => limits.unreachable.min(limits.budget),
+            _ => limits.budget,
+        };
         let wait = err
             .retry_after()
             .map_or(backoff, |asked| asked.max(backoff));
-        if wait > budget.saturating_sub(started.elapsed()) {
+        if wait > limit.saturating_sub(started.elapsed()) {
             return Err(err);
         }
         crate::warn!("{err}; retrying in {:.1}s", wait.as_secs_f64());

@@ -21,6 +21,7 @@ use tls::{API_HOST, TestCa};
 
 const CREATE_PATH: &str = "/self-hosted/distribution/credentials";
 const UNFINISHED: &str = "did not finish";
+const NOT_FOUND: &str = "credentials not found in native keychain\n";
 
 fn env_for(fake: &FakeDeepgram) -> TestEnv {
     let mut env = TestEnv::file_store();
@@ -30,6 +31,8 @@ fn env_for(fake: &FakeDeepgram) -> TestEnv {
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_CONNECT_TIMEOUT", "2s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_REQUEST_TIMEOUT", "5s");
+    // Follow-up gets try again at once; the back-off tests set their own.
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
     env
 }
 
@@ -292,10 +295,10 @@ fn no_proxy_sends_the_host_direct() {
     env.set("NO_PROXY", &format!("example.org, {API_HOST}"));
     let started = Instant::now();
     let run = env.get("quay.io");
-    failed(&run);
-    // Direct, the name does not resolve.
+    // Direct, the name does not resolve: Docker's not-found, and why on stderr.
+    assert_eq!(run.stdout, NOT_FOUND, "{run:?}");
     assert!(
-        run.stdout.contains("cannot reach the Deepgram API"),
+        run.stderr.contains("cannot reach the Deepgram API"),
         "{run:?}"
     );
     assert_eq!(proxy.tunnels(), 0);
@@ -313,4 +316,112 @@ fn a_loopback_api_never_goes_through_the_proxy() {
     let run = env.get("quay.io");
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(proxy.tunnels(), 0);
+}
+
+// --- outages ---------------------------------------------------------------------------------
+
+/// A loopback port with nothing listening.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    port
+}
+
+#[test]
+fn a_closed_api_port_costs_about_the_connect_timeout_once() {
+    let fake = FakeDeepgram::start();
+    let mut env = env_for(&fake);
+    let port = closed_port();
+    env.set(
+        "DOCKER_CREDENTIAL_DEEPGRAM_API_URL",
+        &format!("http://127.0.0.1:{port}"),
+    );
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_CONNECT_TIMEOUT", "1s");
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "30s");
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "60s");
+    let started = Instant::now();
+    let run = env.get("quay.io");
+    let first = started.elapsed();
+    assert_eq!(run.stdout, NOT_FOUND, "{run:?}");
+    assert!(
+        run.stderr.contains("cannot reach the Deepgram API"),
+        "{run:?}"
+    );
+    // Refused connections are retried only within connect_timeout, not the 30 s budget.
+    assert!(first < Duration::from_secs(2), "took {first:?}");
+
+    // Within the back-off: the same answer, and nothing connects. A listener on the port now
+    // proves it: a request would reach it.
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let again = env.get("quay.io");
+    assert_eq!(again.stdout, NOT_FOUND, "{again:?}");
+    assert!(
+        again.stderr.contains("cannot reach the Deepgram API")
+            && again.stderr.contains("failure_backoff"),
+        "{again:?}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "no connection within the back-off"
+    );
+}
+
+#[test]
+fn an_api_that_never_answers_is_ambiguous_once_then_remembered() {
+    let fake = FakeDeepgram::start();
+    fake.push_fault("POST", CREATE_PATH, Fault::Slow(Duration::from_secs(8)));
+    let mut env = env_for(&fake);
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_REQUEST_TIMEOUT", "2s");
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "60s");
+    let run = env.get("quay.io");
+    failed(&run);
+    assert!(
+        run.stdout.contains("may have succeeded") && run.stdout.contains("[dcd:"),
+        "{run:?}"
+    );
+    let again = env.get("quay.io");
+    assert_eq!(again.stdout, run.stdout, "the same answer: {again:?}");
+    assert!(again.stderr.contains("failure_backoff"), "{again:?}");
+    assert_eq!(fake.creates(), 1, "no second request");
+    assert_eq!(fake.requests().len(), 1);
+
+    // `0s` turns the back-off off: the next get tries again (and warns about the orphan).
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
+    let retry = env.get("quay.io");
+    assert_eq!(retry.code, 0, "{retry:?}");
+    assert!(retry.stderr.contains(UNFINISHED), "{retry:?}");
+    assert_eq!(fake.creates(), 2);
+}
+
+#[test]
+fn login_clears_a_remembered_failure() {
+    let fake = FakeDeepgram::start();
+    fake.push_fault(
+        "POST",
+        CREATE_PATH,
+        fault(
+            400,
+            &[],
+            r#"{"category":"INVALID_REQUEST","message":"no"}"#,
+            false,
+        ),
+    );
+    let mut env = env_for(&fake);
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "60s");
+    let run = env.get("quay.io");
+    failed(&run);
+    assert!(run.stdout.contains("400"), "{run:?}");
+    let remembered = env.get("quay.io");
+    assert_eq!(remembered.stdout, run.stdout, "{remembered:?}");
+    assert_eq!(fake.creates(), 1);
+    env.run(&["login"], fake.api_key().as_bytes()).ok();
+    let after = env.get("quay.io");
+    assert_eq!(after.code, 0, "{after:?}");
+    assert_eq!(
+        fake.creates(),
+        2,
+        "the failed create and the one after login"
+    );
 }

@@ -40,7 +40,7 @@ pub fn run(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Resu
         Outcome::Credential(credential) => Some(credential),
         // provision = "never" and nothing stored: the kubelet pulls without credentials.
         Outcome::NotProvisioned => None,
-        Outcome::NoApiKey(hint) => return Err(Error::Command(hint)),
+        Outcome::NoApiKey(hint) | Outcome::Unavailable(hint) => return Err(Error::Command(hint)),
     };
     let auth = credential.as_ref().map(|credential| Auth {
         registry: &registry_host,

@@ -2,7 +2,8 @@
 //!
 //! `login` reads the key from stdin when it is not a terminal, else prompts without echo,
 //! checks it against the API (`GET /v1/projects`), and saves it in the same store as the
-//! secrets. The key is never printed, logged, or written anywhere but the store.
+//! secrets, forgetting any remembered failure (`crate::outage`). The key is never printed,
+//! logged, or written anywhere but the store.
 
 use std::io::{self, IsTerminal, Read, Write};
 
@@ -31,6 +32,8 @@ pub fn login(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Re
     )?;
     let projects = client.list_projects()?;
     store.set_api_key(&key)?;
+    // A failure remembered with the old key must not hold back the new one.
+    crate::outage::clear(&config);
     let names: Vec<String> = projects
         .iter()
         .map(|p| format!("{} ({})", p.name, p.project_id))
