@@ -5,7 +5,7 @@
 //! State: `failures.json` (0600) in the config dir, one entry per registry key, written only
 //! under the provisioning lock and read without it. It holds messages and times, never a
 //! secret or an API key. It is a cache: a damaged or unwritable file is ignored (with a debug
-//! line), never an error, and an entry for another `api_url` does not apply.
+//! line), never an error, and an entry for another `api_url` or `project_id` does not apply.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,6 +26,10 @@ pub struct Remembered {
     pub until: u64,
     /// The `api_url` that failed; a different one is tried at once.
     pub api_url: String,
+    /// The configured project (none: discovered); a different one is tried at once, so that
+    /// setting `DEEPGRAM_PROJECT_ID` after "sees N projects" works without waiting.
+    #[serde(default)]
+    pub project_id: Option<String>,
     /// Answered as Docker's not-found with `message` as the hint (the API was unreachable),
     /// rather than as the error `message`.
     pub not_found: bool,
@@ -72,7 +76,10 @@ pub fn recall(config: &Config, key: &str) -> Option<Remembered> {
         return None;
     }
     let entry = read(config).remove(key)?;
-    (entry.api_url == config.api_url.as_str() && unix_now() < entry.until).then_some(entry)
+    (entry.api_url == config.api_url.as_str()
+        && entry.project_id == config.project_id
+        && unix_now() < entry.until)
+        .then_some(entry)
 }
 
 /// Records a failure for `key`. Call with the provisioning lock held.
@@ -89,6 +96,7 @@ pub fn remember(config: &Config, key: &str, not_found: bool, message: &str) {
             at: now,
             until: now.saturating_add(config.failure_backoff.as_secs().max(1)),
             api_url: config.api_url.to_string(),
+            project_id: config.project_id.clone(),
             not_found,
             message: message.to_string(),
         },
@@ -145,6 +153,9 @@ mod tests {
             crate::files::mode_of(&dir.path().join(FAILURES_FILE)),
             Some(0o600)
         );
+        config.project_id = Some("p".into());
+        assert_eq!(recall(&config, "quay.io"), None, "another project");
+        config.project_id = None;
         config.api_url = crate::endpoint::ApiUrl::parse("http://127.0.0.1:1").unwrap();
         assert_eq!(recall(&config, "quay.io"), None, "another api_url");
     }
