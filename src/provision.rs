@@ -5,9 +5,10 @@
 //! (another helper may have just finished), prove the store accepts writes, note the pending
 //! create in the index, POST once, and write the secret to the store before anything else
 //! touches it. A create is repeated only when the server provably did not act on it
-//! (connection refused, 429, 503), within a bounded time. An ambiguous failure (timeout, lost
-//! connection, 502, 504) is reported with the comment that finds the possible orphan, never
-//! retried. If the keychain refuses the secret after a successful create, the 0600 file
+//! ([`CreateFailure::DidNotAct`]), a few times within a bounded time. An ambiguous failure
+//! (no complete answer, 5xx from a gateway) is reported with the comment that finds the
+//! possible orphan, never retried. An unreachable API is Docker's not-found, and any failure
+//! is remembered for `failure_backoff` (`crate::outage`). If the keychain refuses the secret after a successful create, the 0600 file
 //! keeps it; if that fails too, the error names the credential so the user can delete it.
 //! Never logs or prints the secret or the API key.
 
