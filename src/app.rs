@@ -145,7 +145,9 @@ fn get(input: &str, out: &mut dyn Write) -> Result<(), Error> {
     let credential = match provision::credential(&config, &store, &key)? {
         Outcome::Credential(credential) => credential,
         Outcome::NotProvisioned => return Err(Error::NotFound { hint: None }),
-        Outcome::NoApiKey(hint) => return Err(Error::NotFound { hint: Some(hint) }),
+        Outcome::NoApiKey(hint) | Outcome::Unavailable(hint) => {
+            return Err(Error::NotFound { hint: Some(hint) });
+        }
     };
     protocol::write_get(out, &server, &credential.username, &credential.secret)
         .map_err(Error::Output)

@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::endpoint::ApiUrl;
 use crate::env;
 
 pub const CONFIG_FILE: &str = "config.toml";
@@ -33,6 +34,8 @@ pub const MAX_LOCK_TIMEOUT: Duration = HOUR;
 pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 pub const MAX_RETRY_BUDGET: Duration = Duration::from_secs(10 * 60);
+/// A remembered failure older than a day tells nothing about the API now.
+pub const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(24 * 3600);
 pub const MAX_KUBELET_CACHE_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +60,7 @@ pub struct Config {
     pub store: StoreChoice,
     /// Canonical registry keys that provision Deepgram credentials on first use.
     pub registries: Vec<String>,
-    pub api_url: String,
+    pub api_url: ApiUrl,
     pub project_id: Option<String>,
     pub scopes: Vec<String>,
     /// `None`: the default, naming the tool and host.
@@ -67,6 +70,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub retry_budget: Duration,
+    /// How long a failed create is remembered and answered without a request; zero: off.
+    pub failure_backoff: Duration,
     pub kubelet_cache_duration: Duration,
 }
 
@@ -119,6 +124,7 @@ struct FileConfig {
     request_timeout: Option<Spanned<toml::Value>>,
     retry_budget: Option<Spanned<toml::Value>>,
     kubelet_cache_duration: Option<Spanned<toml::Value>>,
+    failure_backoff: Option<Spanned<toml::Value>>,
 }
 
 /// Where a value came from, so that an error names it.
@@ -242,7 +248,7 @@ impl Config {
             dir,
             store: StoreChoice::Auto,
             registries: DEFAULT_REGISTRIES.iter().map(|r| r.to_string()).collect(),
-            api_url: DEFAULT_API_URL.to_string(),
+            api_url: ApiUrl::parse(DEFAULT_API_URL).expect("the default API URL is valid"),
             project_id: None,
             scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
             comment: None,
@@ -251,6 +257,7 @@ impl Config {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             retry_budget: Duration::from_secs(30),
+            failure_backoff: Duration::from_secs(60),
             kubelet_cache_duration: Duration::from_secs(12 * 3600),
         }
     }
@@ -311,6 +318,9 @@ impl Config {
         if let Some(v) = at("kubelet_cache_duration", file.kubelet_cache_duration) {
             self.kubelet_cache_duration = v.duration(MAX_KUBELET_CACHE_DURATION)?;
         }
+        if let Some(v) = at("failure_backoff", file.failure_backoff) {
+            self.failure_backoff = v.duration(MAX_FAILURE_BACKOFF)?;
+        }
         Ok(())
     }
 
@@ -350,6 +360,11 @@ impl Config {
                 &mut self.request_timeout,
             ),
             (env::RETRY_BUDGET, MAX_RETRY_BUDGET, &mut self.retry_budget),
+            (
+                env::FAILURE_BACKOFF,
+                MAX_FAILURE_BACKOFF,
+                &mut self.failure_backoff,
+            ),
             (
                 env::KUBELET_CACHE_DURATION,
                 MAX_KUBELET_CACHE_DURATION,
@@ -478,29 +493,10 @@ fn parse_duration(value: &str, max: Duration, source: Source) -> Result<Duration
     crate::duration::parse(value, max).map_err(|err| source.error(err.to_string()))
 }
 
-/// `https://` anywhere; plain `http://` only to a loopback host, so an API key never
-/// crosses a network in clear text.
-fn parse_api_url(value: &str, source: Source) -> Result<String, ConfigError> {
-    let url = value.trim().trim_end_matches('/');
-    let lower = url.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("http://") {
-        let host = rest.split(['/', '?']).next().unwrap_or("");
-        let host = host
-            .rsplit_once(':')
-            .filter(|(h, port)| !h.is_empty() && port.chars().all(|c| c.is_ascii_digit()))
-            .map_or(host, |(h, _)| h);
-        let loopback = host == "localhost"
-            || host == "[::1]"
-            || host.starts_with("127.") && host.split('.').count() == 4;
-        if !loopback {
-            return Err(source.error(format!(
-                "{url} uses plain http: only loopback hosts may; use https://"
-            )));
-        }
-    } else if !lower.starts_with("https://") || lower.len() <= "https://".len() {
-        return Err(source.error(format!("{url:?} is not an https:// URL")));
-    }
-    Ok(url.to_string())
+/// The one URL rule (`crate::endpoint`): https anywhere, plain http only to loopback, no
+/// userinfo; the error names where the value came from.
+fn parse_api_url(value: &str, source: Source) -> Result<ApiUrl, ConfigError> {
+    ApiUrl::parse(value).map_err(|err| source.error(err.to_string()))
 }
 
 #[cfg(test)]
@@ -702,7 +698,7 @@ mod tests {
 
     #[test]
     fn api_url_must_be_https_unless_loopback() {
-        let ok = |u: &str| parse_api_url(u, Source::Env(env::API_URL));
+        let ok = |u: &str| parse_api_url(u, Source::Env(env::API_URL)).map(|u| u.to_string());
         assert_eq!(
             ok("https://api.deepgram.com/").unwrap(),
             "https://api.deepgram.com"
@@ -719,6 +715,9 @@ mod tests {
             "environment variable DOCKER_CREDENTIAL_DEEPGRAM_API_URL: http://api.deepgram.com uses plain http: only loopback hosts may; use https://"
         );
         assert!(ok("http://127.0.0.1.evil.example").is_err());
+        assert!(ok("http://127.evil.example.com").is_err());
+        assert!(ok("http://127.0.0.1@evil.example").is_err());
+        assert!(ok("http://127.a.b.c@[::1]:8080").is_err());
         assert!(ok("ftp://x").is_err());
     }
 }

@@ -4,8 +4,10 @@
 //! Sources disagree on shapes (shared/reference/deepgram-api.md), so the client sends what the
 //! live API is reported to require — `comment`, `scopes` and `provider` in a JSON body — and
 //! accepts both create responses: the flat object with `username`/`secret` and the wrapped
-//! `{member, distribution_credentials}` one. It makes one attempt per call: whether a failure
-//! may be retried is [`ApiError::server_did_not_act`]'s answer and the caller's decision.
+//! `{member, distribution_credentials}` one. It makes one attempt per call: what a failed
+//! create means ([`ApiError::outcome`]) is decided here, whether to retry is the caller's call.
+//! Text from the server (error details, project names, comments) is made terminal-safe
+//! (`crate::sanitize`) before it reaches any message.
 //! Never logs the API key or a secret; the key is unwrapped only for the `Authorization` header.
 
 use std::time::Duration;
@@ -13,20 +15,20 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::endpoint::ApiUrl;
+pub use crate::http::Timeouts;
+use crate::http::TlsFailure;
+use crate::sanitize::terminal_safe;
 use crate::secret::Secret;
 
 /// Response bodies are small JSON; anything bigger is not the API.
 const MAX_BODY_BYTES: u64 = 1024 * 1024;
-
-#[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
-    pub connect: Duration,
-    pub request: Duration,
-}
+/// A `Retry-After` beyond this is treated as this (it only has to be longer than any budget).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub struct Client {
     agent: ureq::Agent,
-    base_url: String,
+    base: ApiUrl,
     key: Secret,
 }
 
@@ -61,6 +63,9 @@ pub struct ApiDetail {
     pub code: Option<String>,
     pub message: Option<String>,
     pub request_id: Option<String>,
+    /// The body was one of the API's own JSON error shapes (`err_code`/`err_msg` or
+    /// `category`/`message`), so the answer came from Deepgram, not a gateway in front of it.
+    pub from_api: bool,
 }
 
 impl std::fmt::Display for ApiDetail {
@@ -117,9 +122,19 @@ pub enum ApiError {
     #[error("cannot reach the Deepgram API at {url} ({reason}): check the network and api_url")]
     Unreachable { url: String, reason: String },
     #[error(
-        "no complete answer from the Deepgram API at {url} within the timeout ({reason}): raise request_timeout if the network is slow"
+        "no complete answer from the Deepgram API at {url} (timed out or connection lost: {reason}): raise request_timeout if the network is slow"
     )]
-    Timeout { url: String, reason: String },
+    NoAnswer { url: String, reason: String },
+    #[error(
+        "cannot verify the TLS certificate of {host} ({reason}); nothing was sent: if your network uses its own CA, set SSL_CERT_FILE=/path/to/ca-bundle.pem or install the CA in the system store (/usr/local/share/ca-certificates, then update-ca-certificates)"
+    )]
+    Certificate { host: String, reason: String },
+    #[error(
+        "the TLS handshake with {host} failed ({reason}); nothing was sent: check api_url and any proxy in between; if your network uses its own CA, set SSL_CERT_FILE=/path/to/ca-bundle.pem"
+    )]
+    Tls { host: String, reason: String },
+    #[error(transparent)]
+    Proxy(#[from] crate::http::ProxyError),
     #[error("the Deepgram API at {url} sent an answer that is not the expected JSON ({reason})")]
     Malformed { url: String, reason: String },
     #[error(
@@ -135,16 +150,44 @@ fn retry_hint(retry_after: Option<Duration>) -> String {
     }
 }
 
+/// What a failed create means for the credential it asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateFailure {
+    /// Provably nothing was created, and asking again may succeed: nothing reached the server
+    /// (refused, unresolvable, connect timeout), or the API itself refused the work (429, or a
+    /// 503 in the API's own error shape or with `Retry-After`).
+    DidNotAct,
+    /// The credential may exist: no complete answer, an answer we cannot read, or a 5xx that a
+    /// gateway may have sent after forwarding the request.
+    Ambiguous,
+    /// Nothing was created and asking again would fail the same way (bad key, no permission,
+    /// a refused certificate: nothing was sent).
+    Definite,
+}
+
 impl ApiError {
-    /// True when the server provably did not act on the request, so that repeating a create
-    /// cannot mint a second credential: the connection was refused (nothing was sent), or the
-    /// server said 429 or 503 (it refused the work). Timeouts, resets, 500, 502 and 504 are
-    /// ambiguous: the credential may exist.
-    pub fn server_did_not_act(&self) -> bool {
+    /// The one classification of a failed create (see [`CreateFailure`]).
+    pub fn outcome(&self) -> CreateFailure {
         match self {
-            ApiError::Unreachable { .. } | ApiError::RateLimited { .. } => true,
-            ApiError::Server { status, .. } => *status == 503,
-            _ => false,
+            ApiError::Unreachable { .. } | ApiError::RateLimited { .. } => CreateFailure::DidNotAct,
+            ApiError::Server {
+                status: 503,
+                detail,
+                retry_after,
+            } if detail.from_api || retry_after.is_some() => CreateFailure::DidNotAct,
+            ApiError::Server { .. } | ApiError::NoAnswer { .. } | ApiError::Malformed { .. } => {
+                CreateFailure::Ambiguous
+            }
+            ApiError::InvalidKey { .. }
+            | ApiError::Forbidden { .. }
+            | ApiError::ProjectNotFound { .. }
+            | ApiError::NotFound { .. }
+            | ApiError::BadRequest { .. }
+            | ApiError::Unexpected { .. }
+            | ApiError::Certificate { .. }
+            | ApiError::Tls { .. }
+            | ApiError::Proxy(_)
+            | ApiError::NoSecret { .. } => CreateFailure::Definite,
         }
     }
 
@@ -157,48 +200,22 @@ impl ApiError {
             _ => None,
         }
     }
-
-    /// True when the create may have happened on the server although we got no secret.
-    pub fn is_ambiguous(&self) -> bool {
-        match self {
-            ApiError::Timeout { .. } | ApiError::Malformed { .. } => true,
-            ApiError::Server { status, .. } => *status != 503,
-            _ => false,
-        }
-    }
 }
 
 impl Client {
-    pub fn new(base_url: &str, key: Secret, timeouts: Timeouts) -> Client {
-        let loopback = is_loopback_url(base_url);
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(timeouts.connect))
-            .timeout_global(Some(timeouts.request))
-            .max_redirects(0)
-            .https_only(!loopback)
-            // A proxy must never see loopback traffic, and the API key must not be sent to
-            // one we did not choose for it.
-            .proxy(if loopback {
-                None
-            } else {
-                ureq::Proxy::try_from_env()
-            })
-            .user_agent(concat!(
-                "docker-credential-deepgram/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build();
-        Client {
-            agent: config.into(),
-            base_url: base_url.trim_end_matches('/').to_string(),
+    /// A client for `base` with the shared agent rules (`crate::http`): TLS trust, proxy,
+    /// timeouts, no redirects. Fails only on an unusable proxy variable.
+    pub fn new(base: &ApiUrl, key: Secret, timeouts: Timeouts) -> Result<Client, ApiError> {
+        Ok(Client {
+            agent: crate::http::agent(base, timeouts)?,
+            base: base.clone(),
             key,
-        }
+        })
     }
 
     /// `GET /v1/projects`: the projects this key can see.
     pub fn list_projects(&self) -> Result<Vec<Project>, ApiError> {
-        let url = format!("{}/v1/projects", self.base_url);
+        let url = self.base.join("/v1/projects");
         let body = self.send(&url, None, "")?;
         let projects = body
             .get("projects")
@@ -208,12 +225,8 @@ impl Client {
             .iter()
             .filter_map(|p| {
                 Some(Project {
-                    project_id: p.get("project_id")?.as_str()?.to_string(),
-                    name: p
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
+                    project_id: terminal_safe(p.get("project_id")?.as_str()?),
+                    name: terminal_safe(p.get("name").and_then(Value::as_str).unwrap_or("")),
                 })
             })
             .collect())
@@ -225,11 +238,10 @@ impl Client {
         project_id: &str,
         request: &CreateRequest,
     ) -> Result<CreatedCredential, ApiError> {
-        let url = format!(
-            "{}/v1/projects/{}/self-hosted/distribution/credentials",
-            self.base_url,
+        let url = self.base.join(&format!(
+            "/v1/projects/{}/self-hosted/distribution/credentials",
             encode_path_segment(project_id)
-        );
+        ));
         let body = serde_json::to_string(request).expect("request serialises");
         let scopes = request.scopes.join(", ");
         let value = self
@@ -263,7 +275,7 @@ impl Client {
                 .header("Accept", "application/json")
                 .call(),
         };
-        let mut response = result.map_err(|err| transport_error(url, err))?;
+        let mut response = result.map_err(|err| transport_error(url, self.base.host(), err))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -275,7 +287,7 @@ impl Client {
             .with_config()
             .limit(MAX_BODY_BYTES)
             .read_to_string()
-            .map_err(|err| transport_error(url, err))?;
+            .map_err(|err| transport_error(url, self.base.host(), err))?;
         crate::debug!("-> {status} ({} bytes)", text.len());
         if (200..300).contains(&status) {
             return serde_json::from_str(&text).map_err(|err| malformed(url, &err.to_string()));
@@ -327,11 +339,27 @@ fn malformed(url: &str, reason: &str) -> ApiError {
     }
 }
 
-/// Connection refused or a failed lookup means nothing reached the server; anything after
-/// the request went out is a timeout or a lost answer, and ambiguous.
-fn transport_error(url: &str, err: ureq::Error) -> ApiError {
+/// Connection refused, a failed lookup, or a TLS handshake that failed means nothing reached
+/// the server; anything after the request went out is a timeout or a lost answer, and
+/// ambiguous.
+fn transport_error(url: &str, host: &str, err: ureq::Error) -> ApiError {
     use std::io::ErrorKind;
-    let reason = err.to_string();
+    match crate::http::tls_failure(&err) {
+        Some(TlsFailure::Certificate(reason)) => {
+            return ApiError::Certificate {
+                host: host.to_string(),
+                reason,
+            };
+        }
+        Some(TlsFailure::Handshake(reason)) => {
+            return ApiError::Tls {
+                host: host.to_string(),
+                reason,
+            };
+        }
+        None => {}
+    }
+    let reason = terminal_safe(&err.to_string());
     match &err {
         ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
             ApiError::Unreachable {
@@ -339,11 +367,14 @@ fn transport_error(url: &str, err: ureq::Error) -> ApiError {
                 reason,
             }
         }
-        ureq::Error::Timeout(_) => ApiError::Timeout {
+        ureq::Error::Timeout(_) => ApiError::NoAnswer {
             url: url.to_string(),
             reason,
         },
-        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => ApiError::Unreachable {
+        // A proxy that refused the tunnel never passed anything on.
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::ConnectProxyFailed(_) => ApiError::Unreachable {
             url: url.to_string(),
             reason,
         },
@@ -361,38 +392,48 @@ fn transport_error(url: &str, err: ureq::Error) -> ApiError {
                 reason,
             }
         }
-        ureq::Error::Io(io) if io.kind() == ErrorKind::TimedOut => ApiError::Timeout {
+        ureq::Error::Io(io) if io.kind() == ErrorKind::TimedOut => ApiError::NoAnswer {
             url: url.to_string(),
             reason,
         },
         // Reset, EOF before a response, TLS or protocol errors after sending: the server may
         // have acted.
-        _ => ApiError::Timeout {
+        _ => ApiError::NoAnswer {
             url: url.to_string(),
-            reason: format!("connection lost: {reason}"),
+            reason,
         },
     }
 }
 
-/// `Retry-After` in seconds (HTTP dates are rare for APIs; treated as absent).
+/// `Retry-After` in seconds, at most [`MAX_RETRY_AFTER`] (HTTP dates are rare for APIs;
+/// treated as absent).
 fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // All digits: a parse failure can only be an overflow.
+    let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
-/// Any of the three documented error bodies.
+/// Any of the three documented error bodies, made terminal-safe.
 pub fn parse_detail(text: &str) -> ApiDetail {
     let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) else {
+        let text = terminal_safe(text);
         let text = text.trim();
         return ApiDetail {
             message: (!text.is_empty()).then(|| truncate(text, 200)),
             ..ApiDetail::default()
         };
     };
+    let from_api = (object.contains_key("err_code") && object.contains_key("err_msg"))
+        || (object.contains_key("category") && object.contains_key("message"));
     let field = |names: &[&str]| {
         names
             .iter()
             .find_map(|name| object.get(*name).and_then(Value::as_str))
-            .map(|s| truncate(s, 300))
+            .map(|s| truncate(terminal_safe(s).trim(), 300))
     };
     let message = match (field(&["err_msg", "message"]), field(&["details"])) {
         (Some(message), Some(details)) if message != details => {
@@ -405,6 +446,7 @@ pub fn parse_detail(text: &str) -> ApiDetail {
         code: field(&["err_code", "category"]),
         message,
         request_id: field(&["request_id"]),
+        from_api,
     }
 }
 
@@ -433,15 +475,17 @@ fn parse_created(value: &Value) -> Result<CreatedCredential, ParseCreated> {
             .or_else(|| inner.and_then(|i| i.get(name)))
             .filter(|v| !v.is_null())
     };
-    let text = |name: &str| find(name).and_then(Value::as_str).map(str::to_string);
+    let raw = |name: &str| find(name).and_then(Value::as_str).map(str::to_string);
+    // Shown to users and kept in the index; the secret and username are used as sent.
+    let text = |name: &str| find(name).and_then(Value::as_str).map(terminal_safe);
     let id = text("distribution_credentials_id")
         .filter(|id| !id.is_empty())
         .ok_or_else(|| ParseCreated::Shape("no distribution_credentials_id".into()))?;
-    let secret = match text("secret") {
+    let secret = match raw("secret") {
         Some(secret) if !secret.is_empty() => Secret::new(secret),
         _ => return Err(ParseCreated::NoSecret(id)),
     };
-    let username = text("username")
+    let username = raw("username")
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| format!("deepgram+{id}"));
     let scopes = find("scopes")
@@ -450,7 +494,7 @@ fn parse_created(value: &Value) -> Result<CreatedCredential, ParseCreated> {
             scopes
                 .iter()
                 .filter_map(Value::as_str)
-                .map(str::to_string)
+                .map(terminal_safe)
                 .collect()
         })
         .unwrap_or_default();
@@ -474,16 +518,6 @@ fn encode_path_segment(segment: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
-}
-
-fn is_loopback_url(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("http://")
-        .or_else(|| lower.strip_prefix("https://"))
-        .unwrap_or(&lower);
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
 }
 
 #[cfg(test)]
@@ -565,36 +599,108 @@ mod tests {
     }
 
     #[test]
-    fn retry_policy_only_repeats_what_the_server_refused() {
-        let detail = ApiDetail::default();
+    fn a_failed_create_is_classified_once() {
+        use CreateFailure::*;
+        let server = |status: u16, body: &str, retry_after: Option<u64>| ApiError::Server {
+            status,
+            detail: parse_detail(body),
+            retry_after: retry_after.map(Duration::from_secs),
+        };
         let refused = ApiError::Unreachable {
             url: "u".into(),
             reason: "refused".into(),
         };
         let limited = ApiError::RateLimited {
-            detail: detail.clone(),
+            detail: ApiDetail::default(),
             retry_after: Some(Duration::from_secs(2)),
         };
-        let unavailable = ApiError::Server {
-            status: 503,
-            detail: detail.clone(),
-            retry_after: None,
-        };
-        let bad_gateway = ApiError::Server {
-            status: 502,
-            detail: detail.clone(),
-            retry_after: None,
-        };
-        let timeout = ApiError::Timeout {
+        let no_answer = ApiError::NoAnswer {
             url: "u".into(),
             reason: "t".into(),
         };
-        assert!(refused.server_did_not_act() && !refused.is_ambiguous());
-        assert!(limited.server_did_not_act());
+        let certificate = ApiError::Certificate {
+            host: "h".into(),
+            reason: "unknown issuer".into(),
+        };
+        assert_eq!(refused.outcome(), DidNotAct);
+        assert_eq!(limited.outcome(), DidNotAct);
         assert_eq!(limited.retry_after(), Some(Duration::from_secs(2)));
-        assert!(unavailable.server_did_not_act() && !unavailable.is_ambiguous());
-        assert!(!bad_gateway.server_did_not_act() && bad_gateway.is_ambiguous());
-        assert!(!timeout.server_did_not_act() && timeout.is_ambiguous());
+        let api_503 = r#"{"err_code":"SERVICE_UNAVAILABLE","err_msg":"try later"}"#;
+        assert_eq!(server(503, api_503, None).outcome(), DidNotAct);
+        let modern_503 = r#"{"category":"UNAVAILABLE","message":"try later"}"#;
+        assert_eq!(server(503, modern_503, None).outcome(), DidNotAct);
+        assert_eq!(server(503, "upstream down", Some(1)).outcome(), DidNotAct);
+        // A gateway's 503 may come after it forwarded the create.
+        assert_eq!(server(503, "upstream down", None).outcome(), Ambiguous);
+        assert_eq!(server(503, r#"{"error":"x"}"#, None).outcome(), Ambiguous);
+        assert_eq!(server(502, api_503, None).outcome(), Ambiguous);
+        assert_eq!(no_answer.outcome(), Ambiguous);
+        assert_eq!(certificate.outcome(), Definite);
+        assert_eq!(
+            ApiError::InvalidKey {
+                detail: ApiDetail::default()
+            }
+            .outcome(),
+            Definite
+        );
+    }
+
+    #[test]
+    fn no_answer_says_what_it_covers() {
+        let err = ApiError::NoAnswer {
+            url: "https://api.example/v1".into(),
+            reason: "connection reset".into(),
+        };
+        assert!(
+            err.to_string()
+                .starts_with("no complete answer from the Deepgram API at https://api.example/v1 (timed out or connection lost: connection reset)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn retry_after_is_capped_and_never_overflows() {
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("18446744073709551615"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            parse_retry_after("99999999999999999999999999"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn server_text_is_made_terminal_safe() {
+        let detail = parse_detail(
+            "{\"err_code\":\"E\\u001b[2J\",\"err_msg\":\"bad\\u001b]0;title\\u0007 \\u202eevil\",\"request_id\":\"r\\u0007\"}",
+        );
+        assert_eq!(detail.to_string(), "E: bad evil; request_id r");
+        assert!(detail.from_api);
+        let plain = parse_detail("\u{1b}[31mred\u{1b}[0m text\u{9b}2J");
+        assert_eq!(plain.to_string(), "red text");
+        assert!(!plain.from_api);
+        let created = parse_created(&serde_json::json!({
+            "distribution_credentials_id": "id\u{1b}[1m",
+            "secret": "s",
+            "comment": "c\u{202e}x",
+            "scopes": ["a\u{7}"],
+        }));
+        let Ok(created) = created else {
+            panic!("rejected")
+        };
+        assert_eq!(
+            (
+                created.id.as_str(),
+                created.comment.as_deref(),
+                created.scopes[0].as_str()
+            ),
+            ("id", Some("cx"), "a")
+        );
     }
 
     #[test]

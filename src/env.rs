@@ -29,6 +29,8 @@ pub const REQUEST_TIMEOUT: &str = "DOCKER_CREDENTIAL_DEEPGRAM_REQUEST_TIMEOUT";
 /// Total time budget for retrying a create that the server provably did not act on.
 /// Overrides `retry_budget`.
 pub const RETRY_BUDGET: &str = "DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET";
+/// How long a failed create is remembered (`0s`: off). Overrides `failure_backoff`.
+pub const FAILURE_BACKOFF: &str = "DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF";
 /// Cache duration announced to the kubelet. Overrides `kubelet_cache_duration`.
 pub const KUBELET_CACHE_DURATION: &str = "DOCKER_CREDENTIAL_DEEPGRAM_KUBELET_CACHE_DURATION";
 
@@ -51,6 +53,7 @@ pub const ALL: &[&str] = &[
     CONNECT_TIMEOUT,
     REQUEST_TIMEOUT,
     RETRY_BUDGET,
+    FAILURE_BACKOFF,
     KUBELET_CACHE_DURATION,
     DEEPGRAM_API_KEY,
     DEEPGRAM_PROJECT_ID,
@@ -73,4 +76,19 @@ pub mod clients {
     pub const HOME: &str = "HOME";
     /// Where clients look for `docker-credential-deepgram`.
     pub const PATH: &str = "PATH";
+}
+
+/// Other tools' variables that set up the network, read as curl reads them (lowercase first).
+/// Our tests clear them with everything else; see `crate::http`.
+pub mod network {
+    pub const HTTPS_PROXY_LOWER: &str = "https_proxy";
+    pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+    pub const ALL_PROXY_LOWER: &str = "all_proxy";
+    pub const ALL_PROXY: &str = "ALL_PROXY";
+    pub const NO_PROXY_LOWER: &str = "no_proxy";
+    pub const NO_PROXY: &str = "NO_PROXY";
+    /// A PEM bundle of trusted CAs, replacing the system store (read by rustls-native-certs).
+    pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+    /// A directory of trusted CA certificates (read by rustls-native-certs).
+    pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
 }

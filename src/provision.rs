@@ -5,9 +5,10 @@
 //! (another helper may have just finished), prove the store accepts writes, note the pending
 //! create in the index, POST once, and write the secret to the store before anything else
 //! touches it. A create is repeated only when the server provably did not act on it
-//! (connection refused, 429, 503), within a bounded time. An ambiguous failure (timeout, lost
-//! connection, 502, 504) is reported with the comment that finds the possible orphan, never
-//! retried. If the keychain refuses the secret after a successful create, the 0600 file
+//! ([`CreateFailure::DidNotAct`]), a few times within a bounded time. An ambiguous failure
+//! (no complete answer, 5xx from a gateway) is reported with the comment that finds the
+//! possible orphan, never retried. An unreachable API is Docker's not-found, and any failure
+//! is remembered for `failure_backoff` (`crate::outage`). If the keychain refuses the secret after a successful create, the 0600 file
 //! keeps it; if that fails too, the error names the credential so the user can delete it.
 //! Never logs or prints the secret or the API key.
 
@@ -15,18 +16,24 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, MAX_COMMENT_CHARS, Provision};
-use crate::deepgram::{ApiError, Client, CreateRequest, CreatedCredential, Project, Timeouts};
+use crate::deepgram::{
+    ApiError, Client, CreateFailure, CreateRequest, CreatedCredential, Project, Timeouts,
+};
 use crate::env;
 use crate::lock::{FileLock, LockError};
+use crate::outage;
 use crate::secret::Secret;
 use crate::store::index::{self, Provisioned, UnfinishedCreate};
 use crate::store::{PutError, Store, StoreError, StoredCredential};
 
 /// Held while one process creates a credential; others wait, then find it in the store.
 pub const PROVISION_LOCK: &str = "provision.lock";
-/// First pause between retries of a create the server refused.
+/// First pause between retries of a create the server refused; a `Retry-After` shorter than
+/// the pause does not shorten it.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// Creates sent at most per `get`, whatever the budget and the server's `Retry-After` say.
+const MAX_CREATE_ATTEMPTS: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
@@ -57,6 +64,9 @@ pub enum ProvisionError {
         username: String,
         source: StoreError,
     },
+    /// A failure from the last `failure_backoff`, answered again without a request.
+    #[error("{message}")]
+    Remembered { message: String, note: String },
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error(transparent)]
@@ -82,6 +92,7 @@ impl ProvisionError {
                 "create a key with the Member role or above and the self-hosted product scopes in the Deepgram Console"
                     .into(),
             ),
+            ProvisionError::Remembered { note, .. } => Some(note.clone()),
             _ => None,
         }
     }
@@ -95,6 +106,9 @@ pub enum Outcome {
     NotProvisioned,
     /// A provisioning registry, but no API key: the hint says how to set one.
     NoApiKey(String),
+    /// A provisioning registry, but the API is unreachable (now, or within `failure_backoff`):
+    /// Docker's not-found, so public images still pull; the hint says why.
+    Unavailable(String),
 }
 
 /// The credential for `key` (canonical): the stored one, else a newly provisioned one. The
@@ -107,7 +121,8 @@ pub fn credential(config: &Config, store: &Store, key: &str) -> Result<Outcome, 
 }
 
 /// Provisions `key` if this registry provisions and an API key is available. The caller has
-/// already looked in the store without a lock.
+/// already looked in the store without a lock. A failure remembered from the last
+/// `failure_backoff` is answered the same way at once, without a request (`crate::outage`).
 pub fn fetch_or_create(
     config: &Config,
     store: &Store,
@@ -122,6 +137,9 @@ pub fn fetch_or_create(
             env::DEEPGRAM_API_KEY
         )));
     };
+    if let Some(remembered) = outage::recall(config, key) {
+        return replay(remembered);
+    }
     let _lock = FileLock::acquire(
         &config.dir.join(PROVISION_LOCK),
         config.lock_timeout,
@@ -131,9 +149,28 @@ pub fn fetch_or_create(
         crate::debug!("{key} was provisioned by another process while we waited");
         return Ok(Outcome::Credential(credential));
     }
+    // Another process may have failed while we waited for the lock: answer as it did.
+    if let Some(remembered) = outage::recall(config, key) {
+        return replay(remembered);
+    }
     warn_about_unfinished_create(store, key)?;
     store.check_writable()?;
+    match create(config, store, key, api_key) {
+        Ok(credential) => {
+            outage::forget(config, key);
+            Ok(Outcome::Credential(credential))
+        }
+        Err(err) => remember_failure(config, key, err),
+    }
+}
 
+/// Under the lock: the client, the project, the pending marker, the create, the store.
+fn create(
+    config: &Config,
+    store: &Store,
+    key: &str,
+    api_key: Secret,
+) -> Result<StoredCredential, ProvisionError> {
     let client = Client::new(
         &config.api_url,
         api_key,
@@ -141,7 +178,8 @@ pub fn fetch_or_create(
             connect: config.connect_timeout,
             request: config.request_timeout,
         },
-    );
+    )
+    .map_err(|err| ProvisionError::Api(Box::new(err)))?;
     let project_id = resolve_project(config, &client)?;
     let comment = comment(config, store)?;
     let request = CreateRequest {
@@ -150,9 +188,13 @@ pub fn fetch_or_create(
         provider: "quay".to_string(),
     };
     mark_pending(store, config, key, &project_id, &comment)?;
-    let created = match create_with_retries(&client, &project_id, &request, config.retry_budget) {
+    let limits = RetryLimits {
+        budget: config.retry_budget,
+        unreachable: config.connect_timeout,
+    };
+    let created = match create_with_retries(&client, &project_id, &request, limits) {
         Ok(created) => created,
-        Err(err) if err.is_ambiguous() => {
+        Err(err) if err.outcome() == CreateFailure::Ambiguous => {
             // The pending marker stays: the next run repeats the warning until a create succeeds.
             return Err(ProvisionError::Ambiguous {
                 error: Box::new(err),
@@ -161,13 +203,61 @@ pub fn fetch_or_create(
             });
         }
         Err(err) => {
-            // Nothing was created (or the server said why not): no orphan to warn about.
+            // Nothing was created (nothing was sent, or the API said why not): no orphan to
+            // warn about.
             forget_unfinished(store, &comment)?;
             return Err(ProvisionError::Api(Box::new(err)));
         }
     };
-    let credential = keep(store, config, key, &project_id, &comment, created)?;
-    Ok(Outcome::Credential(credential))
+    keep(store, config, key, &project_id, &comment, created)
+}
+
+/// Remembers a failure of the API side for `failure_backoff`. An unreachable API becomes
+/// Docker's not-found with a hint, so that public images still pull anonymously; every
+/// other failure keeps its error (an ambiguous one names the possible orphan).
+fn remember_failure(
+    config: &Config,
+    key: &str,
+    err: ProvisionError,
+) -> Result<Outcome, ProvisionError> {
+    match &err {
+        ProvisionError::Api(api) if matches!(**api, ApiError::Unreachable { .. }) => {
+            let hint = format!(
+                "{api}; answering not-found so that public images still pull, and {key} credentials are created once the API answers"
+            );
+            outage::remember(config, key, true, &hint);
+            Ok(Outcome::Unavailable(hint))
+        }
+        ProvisionError::Api(_)
+        | ProvisionError::Ambiguous { .. }
+        | ProvisionError::NoProject
+        | ProvisionError::ManyProjects(_) => {
+            outage::remember(config, key, false, &err.to_string());
+            Err(err)
+        }
+        _ => Err(err),
+    }
+}
+
+/// A remembered failure, answered as it was the first time.
+fn replay(remembered: outage::Remembered) -> Result<Outcome, ProvisionError> {
+    let (age, left) = remembered.ages();
+    let note = format!(
+        "this failure happened {age}s ago; no request is made for {left}s more (failure_backoff; {}=0s turns this off)",
+        env::FAILURE_BACKOFF
+    );
+    crate::debug!("answering a remembered failure: {note}");
+    if remembered.not_found {
+        Ok(Outcome::Unavailable(format!(
+            "{}; {note}",
+            remembered.message
+        )))
+    } else {
+        Err(ProvisionError::Remembered {
+            message: remembered.message,
+            note,
+        })
+    }
 }
 
 /// `DEEPGRAM_API_KEY`, else the key saved by `login`.
@@ -202,29 +292,50 @@ pub fn resolve_project(config: &Config, client: &Client) -> Result<String, Provi
     }
 }
 
+/// How long a create may be repeated: `budget` in all, and while nothing reaches the API
+/// (refused, unresolvable) only within `unreachable`, so that an outage holds a pull for about
+/// the connect timeout, not the whole budget.
+#[derive(Debug, Clone, Copy)]
+struct RetryLimits {
+    budget: Duration,
+    unreachable: Duration,
+}
+
+/// One create, repeated only while the failure proves nothing was created
+/// ([`CreateFailure::DidNotAct`]): at most [`MAX_CREATE_ATTEMPTS`] sends, each pause at least
+/// the backoff (longer if the server asks), and never a pause that would end past the limit.
+/// Only elapsed time is compared, so no `Retry-After` can overflow a clock.
 fn create_with_retries(
     client: &Client,
     project_id: &str,
     request: &CreateRequest,
-    budget: Duration,
+    limits: RetryLimits,
 ) -> Result<CreatedCredential, ApiError> {
-    let deadline = Instant::now() + budget;
+    let started = Instant::now();
     let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
     loop {
-        match client.create_credential(project_id, request) {
+        let err = match client.create_credential(project_id, request) {
             Ok(created) => return Ok(created),
-            Err(err) if err.server_did_not_act() => {
-                let wait = err.retry_after().unwrap_or(backoff);
-                let now = Instant::now();
-                if now + wait > deadline {
-                    return Err(err);
-                }
-                crate::warn!("{err}; retrying in {:.1}s", wait.as_secs_f64());
-                std::thread::sleep(wait);
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-            Err(err) => return Err(err),
+            Err(err) => err,
+        };
+        if err.outcome() != CreateFailure::DidNotAct || attempt >= MAX_CREATE_ATTEMPTS {
+            return Err(err);
         }
+        let limit = match err {
+            ApiError::Unreachable { .. } => limits.unreachable.min(limits.budget),
+            _ => limits.budget,
+        };
+        let wait = err
+            .retry_after()
+            .map_or(backoff, |asked| asked.max(backoff));
+        if wait > limit.saturating_sub(started.elapsed()) {
+            return Err(err);
+        }
+        crate::warn!("{err}; retrying in {:.1}s", wait.as_secs_f64());
+        std::thread::sleep(wait);
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        attempt += 1;
     }
 }
 
@@ -246,7 +357,7 @@ fn keep(
     let meta = Provisioned {
         id: created.id.clone(),
         project_id: project_id.to_string(),
-        api_url: config.api_url.clone(),
+        api_url: config.api_url.to_string(),
         created: created.created.clone(),
         scopes: created.scopes.clone(),
         // The comment is what ties this credential to its unfinished-create marker.
@@ -304,7 +415,7 @@ fn mark_pending(
     let marker = UnfinishedCreate {
         key: key.to_string(),
         project_id: project_id.to_string(),
-        api_url: config.api_url.clone(),
+        api_url: config.api_url.to_string(),
         comment: comment.to_string(),
         id: None,
         started_at: index::unix_now(),

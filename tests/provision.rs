@@ -29,6 +29,8 @@ fn point_at(env: &mut TestEnv, fake: &FakeDeepgram) {
     env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
     // keep fault tests quick
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
+    // fault tests try again at once (tests/network.rs covers the back-off)
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
 }
 
 /// A loopback port with nothing listening.
@@ -456,7 +458,12 @@ fn rate_limiting_past_the_budget_is_an_error() {
 
 #[test]
 fn service_unavailable_is_retried() {
-    let (run, creates, _env, _fake) = get_with_fault(status(503, "upstream down", false));
+    // The API's own error shape: it came from Deepgram, not a gateway (see tests/network.rs).
+    let (run, creates, _env, _fake) = get_with_fault(status(
+        503,
+        r#"{"err_code":"SERVICE_UNAVAILABLE","err_msg":"upstream down"}"#,
+        false,
+    ));
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(creates, 2);
 }
@@ -496,13 +503,18 @@ fn malformed_answers_and_missing_secrets_are_errors() {
 }
 
 #[test]
-fn an_unreachable_api_is_an_error_after_the_retry_budget() {
+fn an_unreachable_api_is_not_found_with_the_reason_on_stderr() {
+    // Public images still pull anonymously; tests/network.rs times it and the back-off.
     let fake = FakeDeepgram::start();
     let mut env = provisioning_env(&fake);
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &closed_port_url());
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "1s");
     let run = env.get("quay.io");
-    assert_error(&run, &["cannot reach the Deepgram API", "127.0.0.1"]);
+    assert_eq!((run.code, run.stdout.as_str()), (1, NOT_FOUND), "{run:?}");
+    assert!(
+        run.stderr.contains("cannot reach the Deepgram API") && run.stderr.contains("127.0.0.1"),
+        "{run:?}"
+    );
 }
 
 #[test]

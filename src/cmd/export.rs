@@ -53,7 +53,9 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
                 "export: nothing is stored for {key} and it is not a provisioning registry: `docker login {key}` first, or add it to registries"
             )));
         }
-        Outcome::NoApiKey(hint) => return Err(Error::Command(format!("export: {hint}"))),
+        Outcome::NoApiKey(hint) | Outcome::Unavailable(hint) => {
+            return Err(Error::Command(format!("export: {hint}")));
+        }
     };
     let text = export::render(
         format,

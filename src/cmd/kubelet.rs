@@ -51,6 +51,7 @@ pub fn run(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Resu
                 crate::env::DEEPGRAM_API_KEY
             )));
         }
+        Outcome::Unavailable(hint) => return Err(Error::Command(hint)),
     };
     let auth = credential.as_ref().map(|credential| Auth {
         registry: &registry_host,

@@ -2,11 +2,11 @@
 //!
 //! `login` reads the key from stdin when it is not a terminal, else prompts without echo,
 //! checks it against the API (`GET /v1/projects`), and saves it in the same store as the
-//! secrets. It names the traps a new user falls into: a key that sees several projects (the
-//! first pull would fail; `--project ID` saves the choice in `config.toml`), and a
-//! `DEEPGRAM_API_KEY` in the environment, which wins over the saved key. `logout --all` also
-//! erases every stored registry credential (local copies). The key is never printed, logged,
-//! or written anywhere but the store.
+//! secrets, forgetting any remembered failure (`crate::outage`). It names the traps a new user
+//! falls into: a key that sees several projects (the first pull would fail; `--project ID`
+//! saves the choice in `config.toml`), and a `DEEPGRAM_API_KEY` in the environment, which wins
+//! over the saved key. `logout --all` also erases every stored registry credential (local
+//! copies). The key is never printed, logged, or written anywhere but the store.
 
 use std::io::{self, IsTerminal, Read, Write};
 
@@ -45,7 +45,7 @@ pub fn login(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Re
             connect: config.connect_timeout,
             request: config.request_timeout,
         },
-    );
+    )?;
     let projects = client.list_projects()?;
     if let Some(id) = &chosen
         && !projects.iter().any(|p| &p.project_id == id)
@@ -56,6 +56,8 @@ pub fn login(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Re
         )));
     }
     store.set_api_key(&key)?;
+    // A failure remembered with the old key must not hold back the new one.
+    crate::outage::clear(&config);
     writeln!(
         out,
         "saved the Deepgram API key in the {} store; it sees {} project(s): {}",

@@ -7,13 +7,16 @@
 //! and can be told to fail, stall, hang up or answer garbage. It records every request before
 //! answering it, so the counters are right even for requests it never answered.
 //!
-//! HTTP/1.1 on 127.0.0.1, one thread per connection, `Connection: close`. Dropping it stops it.
+//! HTTP/1.1 on 127.0.0.1, one thread per connection, `Connection: close`; or the same over
+//! TLS ([`FakeDeepgram::start_tls`], with a server config from `tests/support/tls.rs`), where
+//! a failed handshake is counted as a connection but never reaches the handler. Dropping it
+//! stops it.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -87,6 +90,8 @@ struct State {
 
 pub struct FakeDeepgram {
     port: u16,
+    tls: bool,
+    connections: Arc<AtomicUsize>,
     state: Arc<Mutex<State>>,
     stopping: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
@@ -95,6 +100,15 @@ pub struct FakeDeepgram {
 impl FakeDeepgram {
     /// One project ("Test Project") and one key with full rights.
     pub fn start() -> FakeDeepgram {
+        FakeDeepgram::start_with(None)
+    }
+
+    /// The same API over TLS with this server config (see `tests/support/tls.rs`).
+    pub fn start_tls(server: Arc<rustls::ServerConfig>) -> FakeDeepgram {
+        FakeDeepgram::start_with(Some(server))
+    }
+
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> FakeDeepgram {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State {
@@ -107,30 +121,57 @@ impl FakeDeepgram {
             requests: Vec::new(),
         }));
         let stopping = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let is_tls = tls.is_some();
         let acceptor = {
             let state = Arc::clone(&state);
             let stopping = Arc::clone(&stopping);
+            let connections = Arc::clone(&connections);
             std::thread::spawn(move || {
                 for stream in listener.incoming() {
                     if stopping.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
+                    connections.fetch_add(1, Ordering::SeqCst);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
                     let state = Arc::clone(&state);
-                    std::thread::spawn(move || serve(stream, &state));
+                    let tls = tls.clone();
+                    std::thread::spawn(move || match tls {
+                        None => serve(stream, &state),
+                        Some(config) => {
+                            let Ok(connection) = rustls::ServerConnection::new(config) else {
+                                return;
+                            };
+                            serve(rustls::StreamOwned::new(connection, stream), &state);
+                        }
+                    });
                 }
             })
         };
         FakeDeepgram {
             port,
+            tls: is_tls,
+            connections,
             state,
             stopping,
             acceptor: Some(acceptor),
         }
     }
 
+    /// `http://127.0.0.1:PORT`, or `https://` for a TLS fake (its certificate names 127.0.0.1).
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// TCP connections accepted, including TLS handshakes that failed (no request read).
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     pub fn api_key(&self) -> String {
@@ -240,8 +281,25 @@ impl Answer {
     }
 }
 
-fn serve(mut stream: TcpStream, state: &Mutex<State>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+/// One accepted connection, plain or TLS.
+trait Conn: Read + Write {
+    /// Closes the connection without answering.
+    fn hang_up(&mut self);
+}
+
+impl Conn for TcpStream {
+    fn hang_up(&mut self) {
+        let _ = self.shutdown(Shutdown::Both);
+    }
+}
+
+impl Conn for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn hang_up(&mut self) {
+        let _ = self.sock.shutdown(Shutdown::Both);
+    }
+}
+
+fn serve(mut stream: impl Conn, state: &Mutex<State>) {
     let Some(request) = read_request(&mut stream) else {
         return;
     };
@@ -263,7 +321,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
         }
         Some(Fault::Hangup) => {
             handle(&request, state, false);
-            let _ = stream.shutdown(Shutdown::Both);
+            stream.hang_up();
             return;
         }
         Some(Fault::MalformedJson) => {
@@ -308,8 +366,8 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
     let _ = stream.flush();
 }
 
-fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
+fn read_request(stream: &mut impl Read) -> Option<Recorded> {
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();

@@ -1,0 +1,356 @@
+//! The HTTP agent rules every client of ours shares: whom TLS trusts, which proxy (if any)
+//! carries a request, timeouts, and no redirects. One place, so that a later switch of TLS
+//! stack on macOS/Windows, or a second client (the registry check), changes nothing else.
+//!
+//! TLS: rustls with the platform verifier. On Linux that is the system CA store as
+//! rustls-native-certs finds it, which honours `SSL_CERT_FILE` and `SSL_CERT_DIR` (a company CA
+//! works as it does for curl); on macOS and Windows the OS verifier.
+//! Proxies: `https_proxy`/`HTTPS_PROXY`, else `all_proxy`/`ALL_PROXY`, unless `no_proxy`/
+//! `NO_PROXY` names the host; a loopback URL never goes through a proxy.
+//! Never sends anything itself and never reads a secret.
+
+use std::time::Duration;
+
+use crate::endpoint::ApiUrl;
+use crate::env::network;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+/// A proxy variable we could not use. Going direct instead would bypass what the user set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "environment variable {name} is not a usable proxy ({reason}): set it to http://host:port, or unset it"
+)]
+pub struct ProxyError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+/// The agent for requests to `url`: no redirects (a key is never replayed elsewhere), https
+/// required unless the URL is loopback, status codes returned as responses, not errors.
+pub fn agent(url: &ApiUrl, timeouts: Timeouts) -> Result<ureq::Agent, ProxyError> {
+    agent_with_env(url, timeouts, &|name| std::env::var(name).ok())
+}
+
+fn agent_with_env(
+    url: &ApiUrl,
+    timeouts: Timeouts,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<ureq::Agent, ProxyError> {
+    let proxy = if url.is_loopback() {
+        None
+    } else {
+        proxy_for(url, get)?
+    };
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(timeouts.connect))
+        .timeout_global(Some(timeouts.request))
+        .max_redirects(0)
+        .https_only(!url.is_loopback())
+        .tls_config(tls_config())
+        .proxy(proxy)
+        .user_agent(concat!(
+            "docker-credential-deepgram/",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .build();
+    Ok(ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        LookupFailureIsNotFound::default(),
+    ))
+}
+
+/// ureq's resolver, except that a failed lookup is [`ureq::Error::HostNotFound`]: std reports
+/// it as an uncategorised I/O error, indistinguishable from a connection lost mid-request,
+/// and a lookup that failed has provably sent nothing.
+#[derive(Debug, Default)]
+struct LookupFailureIsNotFound(ureq::unversioned::resolver::DefaultResolver);
+
+impl ureq::unversioned::resolver::Resolver for LookupFailureIsNotFound {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        self.0
+            .resolve(uri, config, timeout)
+            .map_err(|err| match err {
+                ureq::Error::Io(io) => {
+                    crate::debug!("lookup of {uri} failed: {io}");
+                    ureq::Error::HostNotFound
+                }
+                other => other,
+            })
+    }
+}
+
+/// Whom TLS trusts: the platform verifier (see the module header).
+fn tls_config() -> ureq::tls::TlsConfig {
+    ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build()
+}
+
+/// The proxy for an https `url` from the environment (`get` reads a variable), honouring
+/// NO_PROXY. Lowercase names first, as curl reads them.
+pub fn proxy_for(
+    url: &ApiUrl,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<ureq::Proxy>, ProxyError> {
+    let set = |name: &'static str| {
+        get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .map(|v| (name, v))
+    };
+    if !url.is_https() {
+        // Plain http only ever reaches loopback, which never goes through a proxy.
+        return Ok(None);
+    }
+    let chosen = set(network::HTTPS_PROXY_LOWER)
+        .or_else(|| set(network::HTTPS_PROXY))
+        .or_else(|| set(network::ALL_PROXY_LOWER))
+        .or_else(|| set(network::ALL_PROXY));
+    let Some((name, value)) = chosen else {
+        return Ok(None);
+    };
+    let no_proxy = set(network::NO_PROXY_LOWER).or_else(|| set(network::NO_PROXY));
+    if let Some((_, list)) = no_proxy
+        && no_proxy_matches(&list, url.host(), url.port())
+    {
+        crate::debug!("{} is in NO_PROXY: connecting directly", url.host());
+        return Ok(None);
+    }
+    let value = if value.contains("://") {
+        value
+    } else {
+        format!("http://{value}")
+    };
+    if !(value.starts_with("http://") || value.starts_with("https://")) {
+        return Err(ProxyError {
+            name,
+            reason: "only http:// and https:// proxies are supported".into(),
+        });
+    }
+    let proxy = ureq::Proxy::new(&value).map_err(|err| ProxyError {
+        name,
+        reason: crate::sanitize::terminal_safe(&err.to_string()),
+    })?;
+    crate::debug!("through the proxy in {name}");
+    Ok(Some(proxy))
+}
+
+/// The usual NO_PROXY rule (curl's): a comma-separated list; `*` matches every host; an entry
+/// matches the host itself and its subdomains (a leading `.` or `*.` is ignored); an entry may
+/// end in `:port`, and then only that port matches. Case does not matter; IPv6 addresses may
+/// be written with or without brackets.
+pub fn no_proxy_matches(list: &str, host: &str, port: u16) -> bool {
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .any(|entry| {
+            if entry == "*" {
+                return true;
+            }
+            let (name, entry_port) = split_port(entry);
+            if entry_port.is_some_and(|p| p != port) {
+                return false;
+            }
+            let name = name
+                .trim_start_matches("*.")
+                .trim_start_matches('.')
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase();
+            !name.is_empty()
+                && (host == name
+                    || host
+                        .strip_suffix(&name)
+                        .is_some_and(|rest| rest.ends_with('.')))
+        })
+}
+
+/// `host:port`, `[v6]:port` or a bare host (a bare IPv6 address has several colons).
+fn split_port(entry: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = entry.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((v6, tail)) => (v6, tail.strip_prefix(':').and_then(|p| p.parse().ok())),
+            None => (entry, None),
+        };
+    }
+    match entry.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') => match port.parse() {
+            Ok(port) => (name, Some(port)),
+            Err(_) => (entry, None),
+        },
+        _ => (entry, None),
+    }
+}
+
+/// Why a TLS connection failed before anything was sent, for [`crate::deepgram`]'s errors.
+pub enum TlsFailure {
+    /// The server's certificate was refused: unknown issuer, expired, wrong name.
+    Certificate(String),
+    /// Any other failure to set up TLS (no common protocol, no CA store, a refusing peer).
+    Handshake(String),
+}
+
+/// The TLS failure inside `err`, when it happened while setting up the connection (so no
+/// byte of the request was sent). A TLS error later in the exchange is not one of these.
+pub fn tls_failure(err: &ureq::Error) -> Option<TlsFailure> {
+    use rustls::{AlertDescription as A, Error as E};
+    let rustls = match err {
+        // Raised while building the TLS client (e.g. no CA certificate found at all).
+        ureq::Error::Rustls(e) => return Some(TlsFailure::Handshake(safe(e))),
+        ureq::Error::Tls(reason) => return Some(TlsFailure::Handshake(reason.to_string())),
+        ureq::Error::Io(io) => io.get_ref()?.downcast_ref::<E>()?,
+        _ => return None,
+    };
+    match rustls {
+        E::InvalidCertificate(cert) => Some(TlsFailure::Certificate(certificate_reason(cert))),
+        E::NoCertificatesPresented => Some(TlsFailure::Certificate(
+            "the server presented no certificate".into(),
+        )),
+        E::PeerIncompatible(_)
+        | E::InappropriateHandshakeMessage { .. }
+        | E::UnsupportedNameType
+        | E::General(_)
+        | E::AlertReceived(
+            A::HandshakeFailure
+            | A::ProtocolVersion
+            | A::InsufficientSecurity
+            | A::BadCertificate
+            | A::UnknownCA
+            | A::CertificateRequired
+            | A::IllegalParameter
+            | A::UnrecognisedName,
+        ) => Some(TlsFailure::Handshake(safe(rustls))),
+        _ => None,
+    }
+}
+
+fn certificate_reason(cert: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as C;
+    match cert {
+        C::UnknownIssuer => "unknown issuer: no trusted CA signed it".into(),
+        C::Expired => "the certificate has expired".into(),
+        C::NotValidYet => "the certificate is not valid yet".into(),
+        C::NotValidForName => "the certificate is not valid for this host name".into(),
+        C::Revoked => "the certificate was revoked".into(),
+        other => safe(other),
+    }
+}
+
+fn safe(err: &dyn std::fmt::Display) -> String {
+    crate::sanitize::terminal_safe(&err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(u: &str) -> ApiUrl {
+        ApiUrl::parse(u).unwrap()
+    }
+
+    #[test]
+    fn no_proxy_follows_the_usual_rule() {
+        let m = |list: &str, host: &str| no_proxy_matches(list, host, 443);
+        assert!(m("*", "api.deepgram.com"));
+        assert!(m("api.deepgram.com", "api.deepgram.com"));
+        assert!(m("API.Deepgram.COM", "api.deepgram.com"));
+        assert!(
+            m("deepgram.com", "api.deepgram.com"),
+            "a domain covers subdomains"
+        );
+        assert!(m(".deepgram.com", "api.deepgram.com"));
+        assert!(m("*.deepgram.com", "api.deepgram.com"));
+        assert!(
+            m(" example.org , deepgram.com ", "api.deepgram.com"),
+            "spaces"
+        );
+        assert!(
+            !m("evildeepgram.com", "api.deepgram.com") && !m("api.deepgram.com", "deepgram.com")
+        );
+        assert!(!m("pi.deepgram.com", "api.deepgram.com"));
+        assert!(!m("", "api.deepgram.com") && !m(",,", "api.deepgram.com"));
+        assert!(m("api.deepgram.com:443", "api.deepgram.com"));
+        assert!(!m("api.deepgram.com:8443", "api.deepgram.com"));
+        assert!(m("10.0.0.1", "10.0.0.1"));
+        assert!(m("::1,[fd00::1]:443", "[fd00::1]"));
+        assert!(m("fd00::1", "[fd00::1]"));
+    }
+
+    #[test]
+    fn proxies_come_from_https_proxy_then_all_proxy_unless_no_proxy() {
+        let target = url("https://api.deepgram.com");
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let host = |vars| {
+            proxy_for(&target, &env(vars))
+                .unwrap()
+                .map(|p| format!("{}:{}", p.host(), p.port()))
+        };
+        assert_eq!(host(&[]), None);
+        assert_eq!(
+            host(&[("HTTPS_PROXY", "http://proxy.corp:3128")]).as_deref(),
+            Some("proxy.corp:3128")
+        );
+        assert_eq!(
+            host(&[("https_proxy", "lower:1"), ("HTTPS_PROXY", "upper:2")]).as_deref(),
+            Some("lower:1"),
+            "lowercase first, scheme optional"
+        );
+        assert_eq!(
+            host(&[("ALL_PROXY", "http://all:3")]).as_deref(),
+            Some("all:3")
+        );
+        assert_eq!(host(&[("HTTP_PROXY", "http://plain:4")]), None, "http only");
+        assert_eq!(
+            host(&[("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", "deepgram.com")]),
+            None
+        );
+        assert_eq!(
+            host(&[("HTTPS_PROXY", "http://p:1"), ("no_proxy", "*")]),
+            None
+        );
+        let err = proxy_for(&target, &env(&[("HTTPS_PROXY", "socks5://s:1")])).unwrap_err();
+        assert_eq!(err.name, "HTTPS_PROXY");
+    }
+
+    #[test]
+    fn loopback_never_uses_a_proxy() {
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(1),
+            request: Duration::from_secs(1),
+        };
+        let env =
+            |name: &str| (name == "HTTPS_PROXY").then(|| "http://proxy.corp:3128".to_string());
+        for (target, proxied) in [
+            ("https://localhost:9", false),
+            ("http://127.0.0.1:9", false),
+            ("https://[::1]:9", false),
+            ("https://api.deepgram.com", true),
+        ] {
+            let agent = agent_with_env(&url(target), timeouts, &env).unwrap();
+            assert_eq!(agent.config().proxy().is_some(), proxied, "{target}");
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Remembers a failed create for `failure_backoff`, so that during an outage each `get` for a
+//! provisioning registry answers at once, the same way the first one did, without a request:
+//! an outage costs seconds once, not every pull.
+//!
+//! State: `failures.json` (0600) in the config dir, one entry per registry key, written only
+//! under the provisioning lock and read without it. It holds messages and times, never a
+//! secret or an API key. It is a cache: a damaged or unwritable file is ignored (with a debug
+//! line), never an error, and an entry for another `api_url` or `project_id` does not apply.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+
+pub const FAILURES_FILE: &str = "failures.json";
+
+/// One remembered failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remembered {
+    /// Unix seconds when it was recorded.
+    pub at: u64,
+    /// Unix seconds until which it is answered without a request.
+    pub until: u64,
+    /// The `api_url` that failed; a different one is tried at once.
+    pub api_url: String,
+    /// The configured project (none: discovered); a different one is tried at once, so that
+    /// setting `DEEPGRAM_PROJECT_ID` after "sees N projects" works without waiting.
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// Answered as Docker's not-found with `message` as the hint (the API was unreachable),
+    /// rather than as the error `message`.
+    pub not_found: bool,
+    pub message: String,
+}
+
+impl Remembered {
+    /// Seconds since it was recorded, and seconds left.
+    pub fn ages(&self) -> (u64, u64) {
+        let now = unix_now();
+        (now.saturating_sub(self.at), self.until.saturating_sub(now))
+    }
+}
+
+fn path(config: &Config) -> PathBuf {
+    config.dir.join(FAILURES_FILE)
+}
+
+fn read(config: &Config) -> BTreeMap<String, Remembered> {
+    let path = path(config);
+    match crate::files::read_optional(&path) {
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|err| {
+            crate::debug!("ignoring {} ({err})", path.display());
+            BTreeMap::new()
+        }),
+        Ok(None) => BTreeMap::new(),
+        Err(err) => {
+            crate::debug!("ignoring {} ({err})", path.display());
+            BTreeMap::new()
+        }
+    }
+}
+
+fn write(config: &Config, entries: &BTreeMap<String, Remembered>) {
+    let path = path(config);
+    if let Err(err) = crate::files::write_private_json(&path, entries) {
+        crate::debug!("cannot write {} ({err})", path.display());
+    }
+}
+
+/// The failure remembered for `key`, if the back-off is on and has not run out.
+pub fn recall(config: &Config, key: &str) -> Option<Remembered> {
+    if config.failure_backoff.is_zero() {
+        return None;
+    }
+    let entry = read(config).remove(key)?;
+    (entry.api_url == config.api_url.as_str()
+        && entry.project_id == config.project_id
+        && unix_now() < entry.until)
+        .then_some(entry)
+}
+
+/// Records a failure for `key`. Call with the provisioning lock held.
+pub fn remember(config: &Config, key: &str, not_found: bool, message: &str) {
+    if config.failure_backoff.is_zero() {
+        return;
+    }
+    let now = unix_now();
+    let mut entries = read(config);
+    entries.retain(|_, entry| entry.until > now);
+    entries.insert(
+        key.to_string(),
+        Remembered {
+            at: now,
+            until: now.saturating_add(config.failure_backoff.as_secs().max(1)),
+            api_url: config.api_url.to_string(),
+            project_id: config.project_id.clone(),
+            not_found,
+            message: message.to_string(),
+        },
+    );
+    write(config, &entries);
+}
+
+/// Forgets `key` after a success. Call with the provisioning lock held.
+pub fn forget(config: &Config, key: &str) {
+    let mut entries = read(config);
+    if entries.remove(key).is_some() {
+        write(config, &entries);
+    }
+}
+
+/// Forgets every remembered failure: `login` saved a new key, so try again at once.
+pub fn clear(config: &Config) {
+    let path = path(config);
+    match std::fs::remove_file(&path) {
+        Ok(()) => crate::debug!("removed {}", path.display()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => crate::debug!("cannot remove {} ({err})", path.display()),
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn config(dir: &std::path::Path) -> Config {
+        let mut config = Config::load_from(dir.to_path_buf()).unwrap();
+        config.failure_backoff = Duration::from_secs(60);
+        config
+    }
+
+    #[test]
+    fn a_failure_is_recalled_for_its_registry_and_api_url_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config(dir.path());
+        assert_eq!(recall(&config, "quay.io"), None);
+        remember(&config, "quay.io", true, "cannot reach");
+        let entry = recall(&config, "quay.io").unwrap();
+        assert!(entry.not_found && entry.message == "cannot reach");
+        assert_eq!(recall(&config, "other.example"), None);
+        assert_eq!(
+            crate::files::mode_of(&dir.path().join(FAILURES_FILE)),
+            Some(0o600)
+        );
+        config.project_id = Some("p".into());
+        assert_eq!(recall(&config, "quay.io"), None, "another project");
+        config.project_id = None;
+        config.api_url = crate::endpoint::ApiUrl::parse("http://127.0.0.1:1").unwrap();
+        assert_eq!(recall(&config, "quay.io"), None, "another api_url");
+    }
+
+    #[test]
+    fn zero_turns_it_off_and_success_forgets() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config(dir.path());
+        remember(&config, "quay.io", false, "boom");
+        forget(&config, "quay.io");
+        assert_eq!(recall(&config, "quay.io"), None);
+        remember(&config, "quay.io", false, "boom");
+        clear(&config);
+        assert_eq!(recall(&config, "quay.io"), None, "cleared");
+        remember(&config, "quay.io", false, "boom");
+        config.failure_backoff = Duration::ZERO;
+        assert_eq!(recall(&config, "quay.io"), None);
+    }
+
+    #[test]
+    fn a_damaged_file_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        std::fs::write(dir.path().join(FAILURES_FILE), "{not json").unwrap();
+        assert_eq!(recall(&config, "quay.io"), None);
+        remember(&config, "quay.io", false, "boom");
+        assert!(recall(&config, "quay.io").is_some());
+    }
+}
