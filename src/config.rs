@@ -52,6 +52,8 @@ pub struct Config {
     pub request_timeout: Duration,
     pub retry_budget: Duration,
     pub kubelet_cache_duration: Duration,
+    /// The call log (`log_file`), if any.
+    pub log_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +96,7 @@ struct FileConfig {
     request_timeout: Option<toml::Value>,
     retry_budget: Option<toml::Value>,
     kubelet_cache_duration: Option<toml::Value>,
+    log_file: Option<String>,
 }
 
 /// Where a value came from, so that an error names it.
@@ -163,6 +166,7 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             retry_budget: Duration::from_secs(30),
             kubelet_cache_duration: Duration::from_secs(12 * 3600),
+            log_file: None,
         }
     }
 
@@ -188,6 +192,9 @@ impl Config {
         }
         if let Some(v) = file.provision {
             self.provision = parse_provision(&v, at("provision"))?;
+        }
+        if let Some(v) = file.log_file {
+            self.log_file = Some(PathBuf::from(parse_nonempty(&v, at("log_file"))?));
         }
         for (value, key, slot) in [
             (file.lock_timeout, "lock_timeout", &mut self.lock_timeout),
@@ -247,6 +254,9 @@ impl Config {
         }
         if let Some(v) = env::var(env::PROVISION) {
             self.provision = parse_provision(&v, from(env::PROVISION))?;
+        }
+        if let Some(v) = env::var(env::LOG_FILE) {
+            self.log_file = Some(PathBuf::from(v));
         }
         for (name, slot) in [
             (env::LOCK_TIMEOUT, &mut self.lock_timeout),
