@@ -112,37 +112,33 @@ fn keychain_round_trip() -> Check {
     }
 }
 
-/// The config directory 0700 and every file with anything sensitive 0600.
+/// Every file with anything sensitive 0600 (fail), the config directory 0700 (warn: its files
+/// are private on their own).
 fn modes(config: &Config) -> Check {
-    let mut wrong = Vec::new();
-    let mut check = |path: &Path, want: u32| {
-        if let Some(mode) = crate::files::mode_of(path)
-            && mode & 0o077 != 0
-        {
-            wrong.push(format!("{} is {mode:04o}, not {want:04o}", path.display()));
-        }
-    };
-    check(&config.dir, 0o700);
-    for name in [SECRETS_FILE, crate::store::index::FILE_NAME] {
-        check(&config.dir.join(name), 0o600);
-    }
-    if let Some(log) = &config.log_file {
-        check(log, 0o600);
-    }
-    if wrong.is_empty() {
-        Check::ok(
-            "file modes",
-            format!("{} and its files are private", config.dir.display()),
-        )
-    } else {
-        Check::fail(
+    let open = |path: &Path| crate::files::mode_of(path).filter(|mode| mode & 0o077 != 0);
+    let mut files = vec![config.dir.join(SECRETS_FILE), Index::path(&config.dir)];
+    files.extend(config.log_file.clone());
+    let wrong: Vec<String> = files
+        .iter()
+        .filter_map(|path| {
+            open(path).map(|mode| format!("{} is {mode:04o}, not 0600", path.display()))
+        })
+        .collect();
+    let dir = config.dir.display();
+    if !wrong.is_empty() {
+        return Check::fail(
             "file modes",
             wrong.join("; "),
-            format!(
-                "chmod 700 {} and chmod 600 the files in it",
-                config.dir.display()
-            ),
-        )
+            format!("chmod 600 the named files (and chmod 700 {dir})"),
+        );
+    }
+    match open(&config.dir) {
+        Some(mode) => Check::warn(
+            "file modes",
+            format!("{dir} is {mode:04o}, not 0700 (its files are 0600)"),
+            format!("chmod 700 {dir}"),
+        ),
+        None => Check::ok("file modes", format!("{dir} and its files are private")),
     }
 }
 
