@@ -591,3 +591,35 @@ fn parallel_gets_leave_whole_lines() {
     }
     assert!(!std::fs::read_to_string(&log).unwrap().contains(SECRET));
 }
+
+#[test]
+fn another_copy_first_on_path_is_a_warning_that_names_it() {
+    let mut env = TestEnv::file_store();
+    let shadow = tempfile::tempdir().unwrap();
+    let ours = tempfile::tempdir().unwrap();
+    let other = shadow.path().join("docker-credential-deepgram");
+    std::fs::write(&other, "#!/bin/sh\necho old copy\n").unwrap();
+    std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(BIN, ours.path().join("docker-credential-deepgram")).unwrap();
+    env.set(
+        "PATH",
+        &format!(
+            "{}:{}:{}",
+            shadow.path().display(),
+            ours.path().display(),
+            std::env::var("PATH").unwrap()
+        ),
+    );
+    let run = env.run(&["doctor", "--offline", "--json"], b"");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let path = check(&report, "path");
+    assert_eq!(path["status"], "warn", "{report:#}");
+    assert_eq!(
+        path["detail"],
+        format!(
+            "PATH runs {} first, another copy that shadows this binary",
+            other.display()
+        )
+    );
+    assert!(path["fix"].as_str().unwrap().contains("remove or replace"));
+}
