@@ -5,7 +5,7 @@
 # API, all on loopback; nothing else is touched.
 #
 #   ./test.sh              # everything
-#   ./test.sh provision    # extra arguments go to `cargo test`
+#   ./test.sh --test provision   # extra arguments go to `cargo test`: here tests/provision.rs only
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -86,7 +86,7 @@ fn error_kind(err: &Error) -> &'static str {
         Error::Usage(_) => "usage",
         Error::Protocol(_) => "protocol",
         Error::Config(_) => "config",
-        Error::Store(_) => "store",
+        Error::Store(_) | Error::Put(_) => "store",
         Error::Provision(_) => "provision",
         Error::Api(_) => "api",
         Error::Command(_) => "command",

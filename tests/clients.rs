@@ -370,9 +370,11 @@ fn configure_migrate_moves_plaintext_into_the_store() {
         "{\"auths\":{\"https://quay.io\":{\"auth\":\"YWxpY2U6cHcx\"}}}",
     )
     .unwrap();
-    let offered = configure(&env, &[]);
+    let offered = configure(&env, &["--no-migrate"]);
     assert!(
-        offered.stdout.contains("run configure --migrate"),
+        offered
+            .stdout
+            .contains("run configure without --no-migrate"),
         "{offered:?}"
     );
     assert!(

@@ -143,16 +143,21 @@ fn read_api_key(stdin: &mut impl Read) -> Result<Secret, Error> {
     Ok(Secret::new(key))
 }
 
-/// `logout`: forgets the saved API key; with `--all`, also erases every stored registry
-/// credential (the local copies: the Deepgram credentials themselves stay in the project).
+/// `logout`: forgets the saved API key everywhere `get` reads it (the keychain and the 0600
+/// file an earlier fallback left), and says where it was; with `--all`, also erases every
+/// stored registry credential (the local copies: the Deepgram credentials stay in the project).
 pub fn logout(args: &[String], out: &mut impl Write) -> Result<(), Error> {
     let options = Options::parse("logout", args, &[], &["all"])?;
     let config = Config::load()?;
     let store = Store::open(&config)?;
-    let message = if store.remove_api_key()? {
-        "removed the saved Deepgram API key"
+    let places = store.remove_api_key()?;
+    let message = if places.is_empty() {
+        "no saved Deepgram API key".to_string()
     } else {
-        "no saved Deepgram API key"
+        format!(
+            "removed the saved Deepgram API key from {}",
+            places.join(" and from ")
+        )
     };
     writeln!(out, "{message}").map_err(Error::Output)?;
     if options.flag("all") {

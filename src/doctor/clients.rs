@@ -128,7 +128,7 @@ fn docker(context: &Context, registries: &[String]) -> Check {
                 registries.join(", "),
                 plaintext.join(", ")
             ),
-            "run `docker-credential-deepgram configure --migrate` to move it into the keychain",
+            "run `docker-credential-deepgram configure`, which moves it into the keychain",
         );
     }
     Check::ok(

@@ -5,7 +5,8 @@
 //! key (details name files, ids, usernames and what a server said); `--offline` makes no
 //! network request at all; network checks use the configured connect and request timeouts;
 //! nothing is created, changed or deleted, locally or remotely, except the keychain's own
-//! probe item, which is removed again.
+//! probe item, which is removed again (opening the store finishes what a killed command left,
+//! as it does for every command).
 
 pub mod binary;
 pub mod clients;

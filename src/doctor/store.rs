@@ -167,25 +167,43 @@ fn leftovers(dir: &Path) -> Check {
 pub fn housekeeping(store: &Store) -> Vec<Check> {
     let mut checks = Vec::new();
     match store.index() {
-        Ok(index) if index.pending.is_empty() => {
-            checks.push(Check::ok("unfinished creates", "none"))
-        }
         Ok(index) => {
-            let list: Vec<String> = index
-                .pending
-                .iter()
-                .map(|(key, p)| {
+            let orphans: Vec<String> = index
+                .possible_orphans()
+                .map(|marker| {
                     format!(
-                        "{key} (project {}, comment \"{}\")",
-                        p.project_id, p.comment
+                        "{} (project {}, credential {})",
+                        marker.key,
+                        marker.project_id,
+                        crate::provision::orphan_name(marker)
                     )
                 })
                 .collect();
-            checks.push(Check::warn(
-                "unfinished creates",
-                format!("a create started and never finished for {}: it may have left an unused credential", list.join(", ")),
-                "look for that comment in the Deepgram Console (Self-Hosted > Distribution Credentials) and delete the credential if present",
-            ));
+            checks.push(if orphans.is_empty() {
+                Check::ok("unfinished creates", "none")
+            } else {
+                Check::warn(
+                    "unfinished creates",
+                    format!(
+                        "a create started and its secret was never stored for {}: it may have left an unused credential",
+                        orphans.join(", ")
+                    ),
+                    "look for that credential in the Deepgram Console (Self-Hosted > Distribution Credentials) and delete it if present",
+                )
+            });
+            checks.push(if index.intents.is_empty() {
+                Check::ok("interrupted writes", "none")
+            } else {
+                let keys: Vec<&str> = index.intents.iter().map(|i| i.key()).collect();
+                Check::warn(
+                    "interrupted writes",
+                    format!(
+                        "a store or erase for {} was interrupted and opening the store did not finish it",
+                        keys.join(", ")
+                    ),
+                    "fix what the store check reports, then run doctor again: opening the store finishes or undoes it",
+                )
+            });
         }
         Err(_) => checks.push(Check::skip(
             "unfinished creates",
