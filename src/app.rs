@@ -26,6 +26,7 @@ Other commands:
                --project ID also saves the project to create credentials in
   logout       remove the saved Deepgram API key (--all: also erase stored credentials)
   status       show stored credentials, their Deepgram ids and unfinished creates (--json)
+  doctor       check the whole chain: PATH, client configs, keychain, API key, registry (--json)
   configure    register this helper with Docker and podman/skopeo/buildah (--help: options)
   export       print a Kubernetes pull secret for a provisioning registry (--help: options)
   kubelet      answer a kubelet CredentialProviderRequest on stdin
@@ -48,7 +49,9 @@ pub fn main() -> ExitCode {
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
     let mut stdout = io::stdout().lock();
+    let started = std::time::Instant::now();
     let (audience, result) = run(&args, &mut io::stdin().lock(), &mut stdout);
+    crate::calllog::record(&args, started, &result);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Help(text)) => {
@@ -126,6 +129,7 @@ fn run(
         "export" => (Audience::Human, cmd::export::run(&args[1..], stdout)),
         "configure" => (Audience::Human, cmd::configure::run(&args[1..], stdout)),
         "status" => (Audience::Human, cmd::status::run(&args[1..], stdout)),
+        "doctor" => (Audience::Human, cmd::doctor::run(&args[1..], stdout)),
         _ => (Audience::Protocol, Err(usage_error())),
     }
 }
@@ -139,11 +143,20 @@ fn usage_error() -> Error {
 fn get(input: &str, out: &mut dyn Write) -> Result<(), Error> {
     let server = protocol::parse_server(input)?;
     let key = registry::canonical(&server);
+    crate::calllog::note_server(&key);
     crate::debug!("get {server:?} (key {key})");
     let config = Config::load()?;
     let store = Store::open(&config)?;
-    let credential = match provision::credential(&config, &store, &key)? {
-        Outcome::Credential(credential) => credential,
+    if let Some(credential) = store.get(&key)? {
+        crate::calllog::note_outcome("hit");
+        return protocol::write_get(out, &server, &credential.username, &credential.secret)
+            .map_err(Error::Output);
+    }
+    let credential = match provision::fetch_or_create(&config, &store, &key)? {
+        Outcome::Credential(credential) => {
+            crate::calllog::note_outcome("created");
+            credential
+        }
         Outcome::NotProvisioned => return Err(Error::NotFound { hint: None }),
         Outcome::NoApiKey(hint) | Outcome::Unavailable(hint) => {
             return Err(Error::NotFound { hint: Some(hint) });
@@ -157,6 +170,7 @@ fn get(input: &str, out: &mut dyn Write) -> Result<(), Error> {
 fn store(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
     let credentials = protocol::parse_store(input)?;
     let key = registry::canonical(&credentials.server_url);
+    crate::calllog::note_server(&key);
     crate::debug!("store {:?} (key {key})", credentials.server_url);
     let config = Config::load()?;
     let store = Store::open(&config)?;
@@ -173,6 +187,7 @@ fn store(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
 fn erase(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
     let server = protocol::parse_server(input)?;
     let key = registry::canonical(&server);
+    crate::calllog::note_server(&key);
     let config = Config::load()?;
     let store = Store::open(&config)?;
     let removed = store.erase(&key)?;

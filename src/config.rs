@@ -73,6 +73,8 @@ pub struct Config {
     /// How long a failed create is remembered and answered without a request; zero: off.
     pub failure_backoff: Duration,
     pub kubelet_cache_duration: Duration,
+    /// The call log (`log_file`), if any.
+    pub log_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +127,7 @@ struct FileConfig {
     retry_budget: Option<Spanned<toml::Value>>,
     kubelet_cache_duration: Option<Spanned<toml::Value>>,
     failure_backoff: Option<Spanned<toml::Value>>,
+    log_file: Option<Spanned<toml::Value>>,
 }
 
 /// Where a value came from, so that an error names it.
@@ -259,6 +262,7 @@ impl Config {
             retry_budget: Duration::from_secs(30),
             failure_backoff: Duration::from_secs(60),
             kubelet_cache_duration: Duration::from_secs(12 * 3600),
+            log_file: None,
         }
     }
 
@@ -321,6 +325,9 @@ impl Config {
         if let Some(v) = at("failure_backoff", file.failure_backoff) {
             self.failure_backoff = v.duration(MAX_FAILURE_BACKOFF)?;
         }
+        if let Some(v) = at("log_file", file.log_file) {
+            self.log_file = Some(PathBuf::from(parse_nonempty(v.string()?, v.source)?));
+        }
         Ok(())
     }
 
@@ -346,6 +353,9 @@ impl Config {
         }
         if let Some(v) = env::var(env::PROVISION) {
             self.provision = parse_provision(&v, from(env::PROVISION))?;
+        }
+        if let Some(v) = env::var(env::LOG_FILE) {
+            self.log_file = Some(PathBuf::from(v));
         }
         for (name, max, slot) in [
             (env::LOCK_TIMEOUT, MAX_LOCK_TIMEOUT, &mut self.lock_timeout),

@@ -322,6 +322,21 @@ impl Client {
             _ => ApiError::Unexpected { status, detail },
         })
     }
+
+    /// `GET /v1/projects/{project}/self-hosted/distribution/credentials/{id}`: `Ok(false)` when
+    /// the API answers 404 for the credential (deleted), `Ok(true)` when it exists.
+    pub fn credential_exists(&self, project_id: &str, id: &str) -> Result<bool, ApiError> {
+        let url = self.base.join(&format!(
+            "/v1/projects/{}/self-hosted/distribution/credentials/{}",
+            encode_path_segment(project_id),
+            encode_path_segment(id)
+        ));
+        match self.send(&url, None, project_id) {
+            Ok(_) => Ok(true),
+            Err(ApiError::NotFound { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
 }
 
 fn is_project_not_found(detail: &ApiDetail) -> bool {

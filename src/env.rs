@@ -34,6 +34,9 @@ pub const FAILURE_BACKOFF: &str = "DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF";
 /// Cache duration announced to the kubelet. Overrides `kubelet_cache_duration`.
 pub const KUBELET_CACHE_DURATION: &str = "DOCKER_CREDENTIAL_DEEPGRAM_KUBELET_CACHE_DURATION";
 
+/// Call log: append one line per invocation to this file. Overrides `log_file`.
+pub const LOG_FILE: &str = "DOCKER_CREDENTIAL_DEEPGRAM_LOG_FILE";
+
 /// Deepgram API key used to create distribution credentials.
 pub const DEEPGRAM_API_KEY: &str = "DEEPGRAM_API_KEY";
 /// Deepgram project in which credentials are created. Overrides `project_id`.
@@ -55,6 +58,7 @@ pub const ALL: &[&str] = &[
     RETRY_BUDGET,
     FAILURE_BACKOFF,
     KUBELET_CACHE_DURATION,
+    LOG_FILE,
     DEEPGRAM_API_KEY,
     DEEPGRAM_PROJECT_ID,
 ];

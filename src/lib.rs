@@ -5,11 +5,13 @@
 //! "Architecture" section for the map.
 
 pub mod app;
+pub mod calllog;
 pub mod cmd;
 pub mod config;
 pub mod config_edit;
 pub mod configure;
 pub mod deepgram;
+pub mod doctor;
 pub mod duration;
 pub mod endpoint;
 pub mod env;
@@ -25,6 +27,7 @@ pub mod outage;
 pub mod protocol;
 pub mod provision;
 pub mod registry;
+pub mod registry_auth;
 pub mod sanitize;
 pub mod secret;
 pub mod store;

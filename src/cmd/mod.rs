@@ -3,6 +3,7 @@
 //! own output. Errors are returned to `app`, which puts them on stderr.
 
 pub mod configure;
+pub mod doctor;
 pub mod export;
 pub mod kubelet;
 pub mod login;
