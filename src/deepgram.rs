@@ -177,6 +177,7 @@ impl Client {
             .timeout_global(Some(timeouts.request))
             .max_redirects(0)
             .https_only(!loopback)
+            .tls_config(crate::tls::config())
             // A proxy must never see loopback traffic, and the API key must not be sent to
             // one we did not choose for it.
             .proxy(if loopback {

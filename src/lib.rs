@@ -22,3 +22,4 @@ pub mod provision;
 pub mod registry;
 pub mod secret;
 pub mod store;
+pub mod tls;
