@@ -8,9 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages the tests drive: a real Secret Service, the docker CLI's peers, a registry.
+# Debian packages the tests drive: a real Secret Service, the docker CLI's peers, a registry;
+# and Wine with the mingw-w64 cross compiler for the Windows build (tests/windows.rs).
 packages=(dbus-daemon dbus-x11 gnome-keyring libsecret-tools skopeo docker-registry apache2-utils
-  golang-docker-credential-helpers hyperfine podman)
+  golang-docker-credential-helpers hyperfine podman wine wine64 gcc-mingw-w64-x86-64)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
@@ -30,6 +31,12 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "test.sh: cargo not found: install Rust 1.89 or newer (https://rustup.rs)" >&2
   exit 1
+fi
+
+# tests/windows.rs cross-builds for Windows and runs the result under Wine.
+if command -v rustup >/dev/null 2>&1; then
+  rustup target list --installed | grep -qx x86_64-pc-windows-gnu ||
+    rustup target add x86_64-pc-windows-gnu >/dev/null
 fi
 
 # No display: a keychain prompt must fail at once rather than wait for a click.
