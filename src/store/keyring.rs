@@ -63,7 +63,8 @@ pub const UNAVAILABLE_FIX: &str = "run it in a logged-in user session";
 pub const UNAVAILABLE_FIX: &str =
     "run it as a logged-on user (Credential Manager needs a user profile)";
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
-pub const UNAVAILABLE_FIX: &str = "this platform has no supported keychain";
+pub const UNAVAILABLE_FIX: &str =
+    "this platform has no supported keychain: drop `store = \"keyring\"`";
 
 /// What to do when the keychain refuses access, for the error message of this platform.
 #[cfg(target_os = "linux")]
@@ -288,8 +289,8 @@ mod platform {
 
 /// Windows Credential Manager's limits (`wincred.h`), enforced by windows-native-keyring-store
 /// with a bare "too long". Checked first so the error names the item, its size and the fix.
-/// Plain functions, compiled on every target so that their tests run on Linux CI.
-#[cfg_attr(not(target_os = "windows"), allow(dead_code))]
+/// Plain functions, compiled on every target so that their tests run on Linux CI (public, so
+/// never dead code where only Windows calls them).
 pub mod credential_manager {
     use super::StoreError;
     use crate::env;
