@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what the tests need (Debian packages, as root), then
 # `cargo test --locked`. The tests start their own private D-Bus sessions with gnome-keyring,
-# a local docker-registry and a fake Deepgram API, all on loopback; nothing else is touched.
+# a local docker-registry, a private Docker engine (as root, in a temp dir) and a fake Deepgram
+# API, all on loopback; nothing else is touched.
 #
 #   ./test.sh              # everything
-#   ./test.sh provision    # extra arguments go to `cargo test`
+#   ./test.sh --test provision   # extra arguments go to `cargo test`: here tests/provision.rs only
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages the tests drive: a real Secret Service, the docker CLI's peers, a registry;
-# and Wine with the mingw-w64 cross compiler for the Windows build (tests/windows.rs).
+# Debian packages the tests drive: a real Secret Service, the docker CLI's peers, a registry,
+# and a private Docker engine (docker.io brings dockerd, containerd and runc; apparmor, which
+# its containers need where the kernel enables AppArmor, as Debian's does; busybox-static for a
+# runnable test image; procps for `kill`, which stops the engine by pid); and Wine with the
+# mingw-w64 cross compiler for the Windows build (tests/windows.rs).
 packages=(dbus-daemon dbus-x11 gnome-keyring libsecret-tools skopeo docker-registry apache2-utils
-  golang-docker-credential-helpers hyperfine podman wine wine64 gcc-mingw-w64-x86-64)
+  golang-docker-credential-helpers hyperfine podman docker.io apparmor busybox-static procps
+  wine wine64 gcc-mingw-w64-x86-64)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

@@ -22,8 +22,9 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 const USAGE: &str = "Usage: docker-credential-deepgram <store|get|erase|list|version>";
 const MORE_USAGE: &str = "\
 Other commands:
-  login        save a Deepgram API key (read from stdin, or prompted without echo)
-  logout       remove the saved Deepgram API key
+  login        save a Deepgram API key (read from stdin, or prompted without echo);
+               --project ID also saves the project to create credentials in
+  logout       remove the saved Deepgram API key (--all: also erase stored credentials)
   status       show stored credentials, their Deepgram ids and unfinished creates (--json)
   configure    register this helper with Docker and podman/skopeo/buildah (--help: options)
   export       print a Kubernetes pull secret for a provisioning registry (--help: options)
@@ -40,6 +41,7 @@ enum Audience {
 }
 
 pub fn main() -> ExitCode {
+    crate::hygiene::harden_process();
     crate::log::init_from_env();
     let args: Vec<String> = std::env::args_os()
         .skip(1)
@@ -67,12 +69,15 @@ fn report(audience: Audience, err: &Error, stdout: &mut impl Write) {
         let _ = writeln!(stdout, "{line}");
         let _ = stdout.flush();
     }
+    // For Docker the stderr copy is a diagnostic (the answer is on stdout), so it obeys
+    // DOCKER_CREDENTIAL_DEEPGRAM_LOG=off; a person or the kubelet sees errors only on stderr.
     let not_found = matches!(err, Error::NotFound { .. });
-    if !not_found || audience == Audience::Human {
+    let diagnostics = crate::log::enabled(crate::log::Level::Warn);
+    if audience == Audience::Human || (!not_found && diagnostics) {
         eprintln!("{NAME}: {line}");
     }
     if let Some(hint) = err.hint() {
-        eprintln!("{NAME}: hint: {hint}");
+        crate::log::hint(format_args!("{hint}"));
     }
 }
 
@@ -97,7 +102,10 @@ fn run(
         "get" => protocol_command(get),
         "store" => protocol_command(store),
         "erase" => protocol_command(erase),
-        "list" => protocol_command(|_, out| list(out)),
+        // The reference helpers never read stdin for `list`: a client that keeps the pipe open
+        // must not hang us, and whatever it sends is not ours to judge.
+        "list" if args.len() == 1 => (Audience::Protocol, list(stdout)),
+        "list" => (Audience::Protocol, Err(usage_error())),
         "version" | "--version" | "-v" if args.len() == 1 => (
             Audience::Protocol,
             writeln!(stdout, "{NAME} {VERSION}").map_err(Error::Output),
@@ -176,7 +184,13 @@ fn erase(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
 /// `list`: from the non-secret index alone; no keychain access, no secret.
 fn list(out: &mut dyn Write) -> Result<(), Error> {
     let config = Config::load()?;
-    let index = Index::load(&config.dir)?;
+    let mut index = Index::load(&config.dir)?;
+    if index.needs_recovery() {
+        // A killed `store` or `erase` left work half done: opening the store finishes or undoes
+        // it, so that `list` shows what is really stored.
+        drop(Store::open(&config)?);
+        index = Index::load(&config.dir)?;
+    }
     let entries = index
         .entries
         .into_values()

@@ -1,14 +1,21 @@
 //! Settings: built-in defaults, then `config.toml`, then environment variables.
 //!
-//! The config directory is `DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR`, else the platform config
-//! dir (`~/.config/docker-credential-deepgram` on Linux). `config.toml` is optional; an unknown
-//! key or a bad value is an error naming the file and the key, and a bad environment value is an
-//! error naming the variable. Loading reads one small file and never touches the network.
+//! The config directory is `DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR` (an absolute path), else the
+//! platform config dir (`~/.config/docker-credential-deepgram` on Linux). `config.toml` is
+//! optional; an unknown key or a bad value is an error naming the file, the line and the key,
+//! and a bad environment value is an error naming the variable. Every duration has a maximum.
+//!
+//! Trust: the directory and `config.toml` steer where secrets go and which URL gets the API
+//! key, and the kubelet runs us as root, so before reading them we check (two metadata calls)
+//! that they belong to us or root and that no one else can write them. A directory of ours
+//! with loose modes is tightened to 0700, with one warning. Loading never touches the network.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::env;
 
@@ -18,6 +25,15 @@ pub const DEFAULT_REGISTRIES: &[&str] = &["quay.io"];
 pub const DEFAULT_SCOPES: &[&str] = &["self-hosted:product:api", "self-hosted:product:engine"];
 /// The API rejects longer comments with 400.
 pub const MAX_COMMENT_CHARS: usize = 128;
+
+const HOUR: Duration = Duration::from_secs(3600);
+/// The largest value each duration key accepts (documented in the README): beyond these a
+/// value is a typo, and unbounded ones overflow `Instant` arithmetic.
+pub const MAX_LOCK_TIMEOUT: Duration = HOUR;
+pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+pub const MAX_RETRY_BUDGET: Duration = Duration::from_secs(10 * 60);
+pub const MAX_KUBELET_CACHE_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreChoice {
@@ -66,47 +82,62 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: {message}")]
-    File { path: PathBuf, message: String },
-    #[error("{path}: key `{key}`: {message}")]
+    #[error("{path}: line {line}: {message}")]
+    File {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: line {line}: key `{key}`: {message}")]
     FileKey {
         path: PathBuf,
+        line: usize,
         key: &'static str,
         message: String,
     },
     #[error("environment variable {name}: {message}")]
     Env { name: &'static str, message: String },
+    /// The directory or `config.toml` could be changed by someone else: not trusted.
+    #[error(transparent)]
+    Untrusted(crate::files::TrustError),
 }
 
-/// `config.toml` as written by a person: every key optional, unknown keys rejected.
+/// `config.toml` as written by a person: every key optional, unknown keys rejected, each value
+/// kept with its position so that an error names the line.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
-    store: Option<String>,
-    registries: Option<Vec<String>>,
-    api_url: Option<String>,
-    project_id: Option<String>,
-    scopes: Option<Vec<String>>,
-    comment: Option<String>,
-    provision: Option<String>,
-    lock_timeout: Option<toml::Value>,
-    connect_timeout: Option<toml::Value>,
-    request_timeout: Option<toml::Value>,
-    retry_budget: Option<toml::Value>,
-    kubelet_cache_duration: Option<toml::Value>,
+    store: Option<Spanned<toml::Value>>,
+    registries: Option<Spanned<toml::Value>>,
+    api_url: Option<Spanned<toml::Value>>,
+    project_id: Option<Spanned<toml::Value>>,
+    scopes: Option<Spanned<toml::Value>>,
+    comment: Option<Spanned<toml::Value>>,
+    provision: Option<Spanned<toml::Value>>,
+    lock_timeout: Option<Spanned<toml::Value>>,
+    connect_timeout: Option<Spanned<toml::Value>>,
+    request_timeout: Option<Spanned<toml::Value>>,
+    retry_budget: Option<Spanned<toml::Value>>,
+    kubelet_cache_duration: Option<Spanned<toml::Value>>,
 }
 
 /// Where a value came from, so that an error names it.
+#[derive(Clone, Copy)]
 enum Source<'a> {
-    File(&'a Path, &'static str),
+    File {
+        path: &'a Path,
+        line: usize,
+        key: &'static str,
+    },
     Env(&'static str),
 }
 
 impl Source<'_> {
     fn error(&self, message: String) -> ConfigError {
         match *self {
-            Source::File(path, key) => ConfigError::FileKey {
+            Source::File { path, line, key } => ConfigError::FileKey {
                 path: path.to_path_buf(),
+                line,
                 key,
                 message,
             },
@@ -115,35 +146,93 @@ impl Source<'_> {
     }
 }
 
+/// One file value with what an error about it must name.
+struct FileValue<'a> {
+    value: toml::Value,
+    source: Source<'a>,
+}
+
+impl FileValue<'_> {
+    fn string(&self) -> Result<&str, ConfigError> {
+        self.value.as_str().ok_or_else(|| {
+            self.source
+                .error(format!("expected a string, got {}", self.value.type_str()))
+        })
+    }
+
+    fn strings(&self) -> Result<Vec<&str>, ConfigError> {
+        let wrong = || {
+            self.source.error(format!(
+                "expected a list of strings like [\"quay.io\"], got {}",
+                self.value.type_str()
+            ))
+        };
+        self.value
+            .as_array()
+            .ok_or_else(wrong)?
+            .iter()
+            .map(|item| item.as_str().ok_or_else(wrong))
+            .collect()
+    }
+
+    fn duration(&self, max: Duration) -> Result<Duration, ConfigError> {
+        let text = match &self.value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(n) if *n >= 0 => n.to_string(),
+            other => {
+                return Err(self.source.error(format!(
+                    "expected a duration like \"30s\", got {}",
+                    other.type_str()
+                )));
+            }
+        };
+        parse_duration(&text, max, self.source)
+    }
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
 impl Config {
     /// Loads from the environment's config directory.
     pub fn load() -> Result<Config, ConfigError> {
         Config::load_from(config_dir()?)
     }
 
-    /// Loads `dir/config.toml` (if present) and applies environment overrides.
+    /// Checks that `dir` and its `config.toml` are trustworthy, loads the file (if present)
+    /// and applies environment overrides.
     pub fn load_from(dir: PathBuf) -> Result<Config, ConfigError> {
+        crate::files::check_private_dir(&dir).map_err(|err| match err {
+            crate::files::TrustError::Io(source) => ConfigError::Read {
+                path: dir.clone(),
+                source,
+            },
+            err => ConfigError::Untrusted(err),
+        })?;
         let path = dir.join(CONFIG_FILE);
-        let file = match crate::files::read_optional(&path) {
-            Ok(None) => FileConfig::default(),
+        let mut config = Config::defaults(dir);
+        match crate::files::read_trusted(&path) {
+            Ok(None) => {}
             Ok(Some(bytes)) => {
                 let text = String::from_utf8(bytes).map_err(|_| ConfigError::File {
                     path: path.clone(),
+                    line: 1,
                     message: "not valid UTF-8".into(),
                 })?;
-                toml::from_str(&text).map_err(|err| ConfigError::File {
-                    path: path.clone(),
-                    message: err.message().to_string()
-                        + &err
-                            .span()
-                            .map(|span| format!(" (at byte {})", span.start))
-                            .unwrap_or_default(),
-                })?
+                config.apply_text(&text, &path)?;
             }
-            Err(source) => return Err(ConfigError::Read { path, source }),
-        };
-        let mut config = Config::defaults(dir);
-        config.apply_file(file, &path)?;
+            Err(crate::files::TrustError::Io(source)) => {
+                return Err(ConfigError::Read { path, source });
+            }
+            Err(err) => return Err(ConfigError::Untrusted(err)),
+        }
         config.apply_env()?;
         Ok(config)
     }
@@ -166,61 +255,61 @@ impl Config {
         }
     }
 
-    fn apply_file(&mut self, file: FileConfig, path: &Path) -> Result<(), ConfigError> {
-        let at = |key| Source::File(path, key);
-        if let Some(v) = file.store {
-            self.store = parse_store(&v, at("store"))?;
+    /// Applies the text of `config.toml`; errors name `path`, the line and the key.
+    fn apply_text(&mut self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|err| ConfigError::File {
+            path: path.to_path_buf(),
+            line: err.span().map_or(1, |span| line_of(text, span.start)),
+            message: err.message().trim_end().to_string(),
+        })?;
+        let at = |key: &'static str, value: Option<Spanned<toml::Value>>| {
+            value.map(|spanned| {
+                let span: Range<usize> = spanned.span();
+                FileValue {
+                    value: spanned.into_inner(),
+                    source: Source::File {
+                        path,
+                        line: line_of(text, span.start),
+                        key,
+                    },
+                }
+            })
+        };
+        if let Some(v) = at("store", file.store) {
+            self.store = parse_store(v.string()?, v.source)?;
         }
-        if let Some(v) = file.registries {
-            self.registries = parse_registries(v.iter().map(String::as_str), at("registries"))?;
+        if let Some(v) = at("registries", file.registries) {
+            self.registries = parse_registries(v.strings()?.into_iter(), v.source)?;
         }
-        if let Some(v) = file.api_url {
-            self.api_url = parse_api_url(&v, at("api_url"))?;
+        if let Some(v) = at("api_url", file.api_url) {
+            self.api_url = parse_api_url(v.string()?, v.source)?;
         }
-        if let Some(v) = file.project_id {
-            self.project_id = Some(parse_nonempty(&v, at("project_id"))?);
+        if let Some(v) = at("project_id", file.project_id) {
+            self.project_id = Some(parse_nonempty(v.string()?, v.source)?);
         }
-        if let Some(v) = file.scopes {
-            self.scopes = parse_scopes(v.iter().map(String::as_str), at("scopes"))?;
+        if let Some(v) = at("scopes", file.scopes) {
+            self.scopes = parse_scopes(v.strings()?.into_iter(), v.source)?;
         }
-        if let Some(v) = file.comment {
-            self.comment = Some(parse_comment(&v, at("comment"))?);
+        if let Some(v) = at("comment", file.comment) {
+            self.comment = Some(parse_comment(v.string()?, v.source)?);
         }
-        if let Some(v) = file.provision {
-            self.provision = parse_provision(&v, at("provision"))?;
+        if let Some(v) = at("provision", file.provision) {
+            self.provision = parse_provision(v.string()?, v.source)?;
         }
-        for (value, key, slot) in [
-            (file.lock_timeout, "lock_timeout", &mut self.lock_timeout),
-            (
-                file.connect_timeout,
-                "connect_timeout",
-                &mut self.connect_timeout,
-            ),
-            (
-                file.request_timeout,
-                "request_timeout",
-                &mut self.request_timeout,
-            ),
-            (file.retry_budget, "retry_budget", &mut self.retry_budget),
-            (
-                file.kubelet_cache_duration,
-                "kubelet_cache_duration",
-                &mut self.kubelet_cache_duration,
-            ),
-        ] {
-            if let Some(value) = value {
-                let text = match value {
-                    toml::Value::String(s) => s,
-                    toml::Value::Integer(n) if n >= 0 => n.to_string(),
-                    other => {
-                        return Err(at(key).error(format!(
-                            "expected a duration like \"30s\", got {}",
-                            other.type_str()
-                        )));
-                    }
-                };
-                *slot = parse_duration(&text, at(key))?;
-            }
+        if let Some(v) = at("lock_timeout", file.lock_timeout) {
+            self.lock_timeout = v.duration(MAX_LOCK_TIMEOUT)?;
+        }
+        if let Some(v) = at("connect_timeout", file.connect_timeout) {
+            self.connect_timeout = v.duration(MAX_CONNECT_TIMEOUT)?;
+        }
+        if let Some(v) = at("request_timeout", file.request_timeout) {
+            self.request_timeout = v.duration(MAX_REQUEST_TIMEOUT)?;
+        }
+        if let Some(v) = at("retry_budget", file.retry_budget) {
+            self.retry_budget = v.duration(MAX_RETRY_BUDGET)?;
+        }
+        if let Some(v) = at("kubelet_cache_duration", file.kubelet_cache_duration) {
+            self.kubelet_cache_duration = v.duration(MAX_KUBELET_CACHE_DURATION)?;
         }
         Ok(())
     }
@@ -248,18 +337,27 @@ impl Config {
         if let Some(v) = env::var(env::PROVISION) {
             self.provision = parse_provision(&v, from(env::PROVISION))?;
         }
-        for (name, slot) in [
-            (env::LOCK_TIMEOUT, &mut self.lock_timeout),
-            (env::CONNECT_TIMEOUT, &mut self.connect_timeout),
-            (env::REQUEST_TIMEOUT, &mut self.request_timeout),
-            (env::RETRY_BUDGET, &mut self.retry_budget),
+        for (name, max, slot) in [
+            (env::LOCK_TIMEOUT, MAX_LOCK_TIMEOUT, &mut self.lock_timeout),
+            (
+                env::CONNECT_TIMEOUT,
+                MAX_CONNECT_TIMEOUT,
+                &mut self.connect_timeout,
+            ),
+            (
+                env::REQUEST_TIMEOUT,
+                MAX_REQUEST_TIMEOUT,
+                &mut self.request_timeout,
+            ),
+            (env::RETRY_BUDGET, MAX_RETRY_BUDGET, &mut self.retry_budget),
             (
                 env::KUBELET_CACHE_DURATION,
+                MAX_KUBELET_CACHE_DURATION,
                 &mut self.kubelet_cache_duration,
             ),
         ] {
             if let Some(v) = env::var(name) {
-                *slot = parse_duration(&v, from(name))?;
+                *slot = parse_duration(&v, max, from(name))?;
             }
         }
         Ok(())
@@ -269,12 +367,35 @@ impl Config {
     pub fn is_provisioning_registry(&self, key: &str) -> bool {
         self.registries.iter().any(|r| r == key)
     }
+
+    /// The provisioning registries as `credHelpers` and `matchImages` key them: host[:port]
+    /// (a path in a registry name cannot be configured there).
+    pub fn registry_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = Vec::new();
+        for registry in &self.registries {
+            let host = registry.split('/').next().unwrap_or(registry).to_string();
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+        hosts
+    }
 }
 
-/// `DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR`, else the platform config directory.
+/// `DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR` (absolute), else the platform config directory.
 pub fn config_dir() -> Result<PathBuf, ConfigError> {
     if let Some(dir) = env::var(env::CONFIG_DIR) {
-        return Ok(PathBuf::from(dir));
+        let dir = PathBuf::from(dir);
+        if !dir.is_absolute() {
+            return Err(ConfigError::Env {
+                name: env::CONFIG_DIR,
+                message: format!(
+                    "{} is a relative path, which would change with the working directory: use an absolute path",
+                    dir.display()
+                ),
+            });
+        }
+        return Ok(dir);
     }
     directories::ProjectDirs::from("", "", "docker-credential-deepgram")
         .map(|dirs| dirs.config_dir().to_path_buf())
@@ -284,7 +405,7 @@ pub fn config_dir() -> Result<PathBuf, ConfigError> {
 fn parse_store(value: &str, source: Source) -> Result<StoreChoice, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "auto" => Ok(StoreChoice::Auto),
-        "keyring" | "keychain" => Ok(StoreChoice::Keyring),
+        "keyring" => Ok(StoreChoice::Keyring),
         "file" => Ok(StoreChoice::File),
         other => Err(source.error(format!(
             "unknown store {other:?}: use auto, keyring or file"
@@ -353,8 +474,8 @@ fn parse_nonempty(value: &str, source: Source) -> Result<String, ConfigError> {
     Ok(value.to_string())
 }
 
-fn parse_duration(value: &str, source: Source) -> Result<Duration, ConfigError> {
-    crate::duration::parse(value).map_err(|err| source.error(err.to_string()))
+fn parse_duration(value: &str, max: Duration, source: Source) -> Result<Duration, ConfigError> {
+    crate::duration::parse(value, max).map_err(|err| source.error(err.to_string()))
 }
 
 /// `https://` anywhere; plain `http://` only to a loopback host, so an API key never
@@ -387,14 +508,8 @@ mod tests {
     use super::*;
 
     fn load(toml: &str) -> Result<Config, ConfigError> {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(CONFIG_FILE), toml).unwrap();
-        let mut config = Config::defaults(dir.path().to_path_buf());
-        let file: FileConfig = toml::from_str(toml).map_err(|err| ConfigError::File {
-            path: dir.path().join(CONFIG_FILE),
-            message: err.message().to_string(),
-        })?;
-        config.apply_file(file, &dir.path().join(CONFIG_FILE))?;
+        let mut config = Config::defaults(PathBuf::from("/etc/dcd"));
+        config.apply_text(toml, Path::new("/etc/dcd/config.toml"))?;
         Ok(config)
     }
 
@@ -427,9 +542,13 @@ mod tests {
 
     #[test]
     fn unknown_key_names_the_file_and_key() {
-        let err = load("stor = \"file\"\n").unwrap_err().to_string();
-        assert!(err.contains("config.toml"), "{err}");
-        assert!(err.contains("unknown field `stor`"), "{err}");
+        let err = load("store = \"file\"\n\nstor = \"file\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("/etc/dcd/config.toml: line 3: unknown field `stor`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -437,7 +556,7 @@ mod tests {
         let err = load("store = \"vault\"\n").unwrap_err().to_string();
         assert!(
             err.ends_with(
-                "config.toml: key `store`: unknown store \"vault\": use auto, keyring or file"
+                "config.toml: line 1: key `store`: unknown store \"vault\": use auto, keyring or file"
             ),
             "{err}"
         );
@@ -451,6 +570,132 @@ mod tests {
             .to_string();
         assert!(
             err.contains("key `comment`: must be 1 to 128 characters"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_key_and_the_line_not_a_byte_offset() {
+        let err = load("registries = \"quay.io\"\n").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "/etc/dcd/config.toml: line 1: key `registries`: expected a list of strings like [\"quay.io\"], got string"
+        );
+        let err = load("# comment\nstore = \"file\"\nscopes = [\"a\", 3]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("/etc/dcd/config.toml: line 3: key `scopes`: expected a list"),
+            "{err}"
+        );
+        let err = load("store = \n").unwrap_err().to_string();
+        assert!(err.starts_with("/etc/dcd/config.toml: line 1: "), "{err}");
+        assert!(!err.contains("byte"), "{err}");
+    }
+
+    #[test]
+    fn oversized_durations_are_refused_per_key() {
+        let err = load("lock_timeout = \"10000000000000000000s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "/etc/dcd/config.toml: line 1: key `lock_timeout`: \"10000000000000000000s\" is longer than the maximum 1h0m0s: use a value up to 1h0m0s"
+        );
+        for (key, max) in [
+            ("lock_timeout", MAX_LOCK_TIMEOUT),
+            ("connect_timeout", MAX_CONNECT_TIMEOUT),
+            ("request_timeout", MAX_REQUEST_TIMEOUT),
+            ("retry_budget", MAX_RETRY_BUDGET),
+            ("kubelet_cache_duration", MAX_KUBELET_CACHE_DURATION),
+        ] {
+            let at_max = load(&format!("{key} = {}\n", max.as_secs())).unwrap();
+            let _ = at_max;
+            let err = load(&format!("{key} = {}\n", max.as_secs() + 1))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("key `{key}`: ")), "{err}");
+            assert!(err.contains("longer than the maximum"), "{err}");
+            let err = load(&format!("{key} = 9223372036854775807\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("longer than the maximum"), "{err}");
+        }
+    }
+
+    #[test]
+    fn undocumented_store_names_are_refused() {
+        let err = load("store = \"keychain\"\n").unwrap_err().to_string();
+        assert!(
+            err.ends_with("unknown store \"keychain\": use auto, keyring or file"),
+            "{err}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_loose_directory_of_ours_is_tightened_and_others_writable_files_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("config");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        Config::load_from(dir.clone()).unwrap();
+        assert_eq!(crate::files::mode_of(&dir), Some(0o700));
+
+        let file = dir.join(CONFIG_FILE);
+        std::fs::write(&file, "store = \"file\"\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let err = Config::load_from(dir.clone()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{} can be changed by other users (mode 0666): run `chmod go-w {}`",
+                file.display(),
+                file.display()
+            )
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(
+            Config::load_from(dir.clone()).unwrap().store,
+            StoreChoice::File
+        );
+
+        let not_dir = root.path().join("plain");
+        std::fs::write(&not_dir, "").unwrap();
+        assert!(
+            Config::load_from(not_dir)
+                .unwrap_err()
+                .to_string()
+                .contains("is not a directory")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn another_users_directory_or_config_file_is_refused() {
+        // Needs chown, so root: CI and test.sh run as root.
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("config");
+        std::fs::create_dir(&dir).unwrap();
+        let file = dir.join(CONFIG_FILE);
+        std::fs::write(&file, "").unwrap();
+        std::os::unix::fs::chown(&file, Some(65534), None).unwrap();
+        let err = Config::load_from(dir.clone()).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{} belongs to another user (uid 65534)",
+                file.display()
+            )),
+            "{err}"
+        );
+        std::os::unix::fs::chown(&dir, Some(65534), None).unwrap();
+        let err = Config::load_from(dir.clone()).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{} belongs to another user (uid 65534): run as that user",
+                dir.display()
+            )),
             "{err}"
         );
     }

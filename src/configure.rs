@@ -8,9 +8,11 @@
 //! file); a symlinked config is followed and stays a link; one backup (`<file>.bak`) of the
 //! previous contents is kept; a file that is not valid JSON is an error naming it and is never
 //! overwritten; a different helper already set for a registry is left alone unless forced; undo
-//! removes exactly what configure added, as recorded in the state file. Never prints a secret:
-//! plaintext credentials found in `auths` are handed to the caller (to store in the keychain
-//! first) and removed only by [`apply`].
+//! removes exactly what configure added, as recorded in the state file; the backup is 0600 (it
+//! may hold plaintext `auths`); run as root, a file keeps its owner and group, and a directory
+//! it creates gets its parent's. Never prints a secret: plaintext credentials found in `auths`
+//! are offered to the caller ([`FilePlan::plaintext`]), who decides with [`settle_plaintext`]
+//! which ones to move into the store first; they leave the file only in [`apply`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -78,17 +80,30 @@ pub fn targets(var: &dyn Fn(&str) -> Option<String>, home: &Path) -> Vec<Target>
 pub struct Options {
     pub force: bool,
     pub undo: bool,
-    pub migrate: bool,
 }
 
-/// Plaintext credentials found in a file's `auths`, to be moved into the store.
-#[derive(Debug)]
+/// Plaintext credentials found in a file's `auths` for a provisioning registry.
+#[derive(Debug, Clone)]
 pub struct Migration {
     pub file: PathBuf,
     /// The `auths` key as written in the file (e.g. `https://quay.io`).
     pub auths_key: String,
+    /// The canonical registry key the store uses.
+    pub key: String,
     pub username: String,
     pub secret: Secret,
+}
+
+/// What the store already holds for a plaintext entry's registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Held {
+    /// Nothing: move the entry into the store.
+    Nothing,
+    /// The same username and secret: the file's copy is a duplicate and goes.
+    Same,
+    /// Another credential (e.g. one this helper created): it stays, and so does the file's entry,
+    /// so that no secret is lost; the user is told.
+    Other { username: String },
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -124,13 +139,21 @@ pub struct FilePlan {
     pub changes: Vec<String>,
     /// Things the user should know that configure does not change.
     pub notes: Vec<String>,
+    /// Plaintext entries for provisioning registries, for the caller to settle.
+    pub plaintext: Vec<Migration>,
+    /// The entries settled to move into the store: stored before [`apply`] removes them.
     pub migrations: Vec<Migration>,
     /// This file's state after the change (`None`: forget it).
     pub state: Option<FileState>,
-    /// What `<file>.bak` gets: the previous contents, minus any secret `--migrate` moved out
-    /// (a backup must not keep the plaintext the user asked to get rid of). `None`: no file.
+    /// What `<file>.bak` gets: the previous contents, minus any secret moved out (a backup must
+    /// not keep the plaintext that was moved into the store). `None`: no file.
     backup: Option<Vec<u8>>,
     outcome: Outcome,
+    /// The parsed file as it was, and as it will be.
+    before: Map<String, Value>,
+    document: Map<String, Value>,
+    undo: bool,
+    created_file: bool,
 }
 
 #[derive(Debug)]
@@ -143,6 +166,17 @@ enum Outcome {
 impl FilePlan {
     pub fn changes_anything(&self) -> bool {
         !matches!(self.outcome, Outcome::Unchanged)
+    }
+
+    /// Works out the outcome from the planned document.
+    fn settle(&mut self) {
+        self.outcome = if self.document == self.before {
+            Outcome::Unchanged
+        } else if self.undo && self.created_file && self.document.is_empty() {
+            Outcome::Delete
+        } else {
+            Outcome::Write(render(&self.document))
+        };
     }
 }
 
@@ -203,40 +237,78 @@ pub fn plan(
         real_path,
         changes: Vec::new(),
         notes: Vec::new(),
+        plaintext: Vec::new(),
         migrations: Vec::new(),
         state: previous.clone(),
         backup: original,
         outcome: Outcome::Unchanged,
+        before: Map::new(),
+        document: Map::new(),
+        undo: options.undo,
+        created_file,
     };
     if options.undo {
         undo(&mut plan, &mut document, previous.unwrap_or_default())?;
     } else {
         add(&mut plan, &mut document, registries, options, previous)?;
-        find_plaintext(
-            &mut plan,
-            &mut document,
-            registries,
-            options.migrate,
-            canonical,
-        )?;
-        if !plan.migrations.is_empty() {
-            let mut scrubbed = before.clone();
-            if let Some(auths) = scrubbed.get_mut("auths").and_then(Value::as_object_mut) {
-                for migration in &plan.migrations {
-                    auths.remove(&migration.auths_key);
-                }
+        find_plaintext(&mut plan, &mut document, registries, canonical)?;
+    }
+    plan.before = before;
+    plan.document = document;
+    plan.settle();
+    Ok(plan)
+}
+
+/// Decides each plaintext entry of `plan` with `held` (what the store holds for its registry;
+/// `None`: leave the entry and say how to move it). `store` names the store in messages ("the
+/// keychain", "the file store"). Moved entries go into `plan.migrations`; the caller stores them
+/// before [`apply`] removes them from the file.
+pub fn settle_plaintext(
+    plan: &mut FilePlan,
+    store: &str,
+    mut held: impl FnMut(&Migration) -> Option<Held>,
+) {
+    let path = plan.real_path.display().to_string();
+    let mut removed = Vec::new();
+    for entry in std::mem::take(&mut plan.plaintext) {
+        let key = &entry.auths_key;
+        match held(&entry) {
+            None => plan.notes.push(format!(
+                "{path} holds plaintext credentials for {key}, which the helper now shadows: run configure without --no-migrate to move them into the store"
+            )),
+            Some(Held::Nothing) => {
+                plan.changes.push(format!(
+                    "move the plaintext credentials for {key:?} out of this file into {store}"
+                ));
+                removed.push(key.clone());
+                plan.migrations.push(entry);
             }
-            plan.backup = Some(render(&scrubbed).into_bytes());
+            Some(Held::Same) => {
+                plan.changes.push(format!(
+                    "remove the plaintext credentials for {key:?}: {store} already holds the same"
+                ));
+                removed.push(key.clone());
+            }
+            Some(Held::Other { username }) => plan.notes.push(format!(
+                "{path} holds plaintext credentials for {key} (user {}), but {store} already holds another credential for {} (user {username}): kept that one, which answers; delete the file's entry by hand if you no longer need it",
+                entry.username, entry.key
+            )),
         }
     }
-    if document != before {
-        plan.outcome = if options.undo && created_file && document.is_empty() {
-            Outcome::Delete
-        } else {
-            Outcome::Write(render(&document))
-        };
+    if removed.is_empty() {
+        return;
     }
-    Ok(plan)
+    let mut scrubbed = plan.before.clone();
+    for document in [&mut plan.document, &mut scrubbed] {
+        if let Some(auths) = document.get_mut("auths").and_then(Value::as_object_mut) {
+            for key in &removed {
+                auths.remove(key);
+            }
+        }
+    }
+    // The backup keeps everything of the old file except the secrets that moved.
+    plan.backup = Some(render(&scrubbed).into_bytes());
+    plan.settle();
 }
 
 fn add(
@@ -324,7 +396,6 @@ fn find_plaintext(
     plan: &mut FilePlan,
     document: &mut Map<String, Value>,
     registries: &[String],
-    migrate: bool,
     canonical: fn(&str) -> String,
 ) -> Result<(), ConfigureError> {
     if !document.contains_key("auths") {
@@ -346,23 +417,13 @@ fn find_plaintext(
         else {
             continue; // `{}`: docker login leaves that when a helper holds the secret
         };
-        if migrate {
-            plan.changes.push(format!(
-                "move the plaintext credentials for {key:?} out of this file into the keychain"
-            ));
-            auths.remove(&key);
-            plan.migrations.push(Migration {
-                file: plan.real_path.clone(),
-                auths_key: key,
-                username: credentials.0,
-                secret: credentials.1,
-            });
-        } else {
-            plan.notes.push(format!(
-                "{} holds plaintext credentials for {key}: run configure --migrate to move them into the keychain",
-                plan.real_path.display()
-            ));
-        }
+        plan.plaintext.push(Migration {
+            file: plan.real_path.clone(),
+            key: canonical(&key),
+            auths_key: key,
+            username: credentials.0,
+            secret: credentials.1,
+        });
     }
     Ok(())
 }
@@ -394,7 +455,9 @@ fn plaintext(entry: &Value) -> Result<Option<(String, Secret)>, String> {
     Ok(Some((user.to_string(), Secret::new(password))))
 }
 
-/// Writes the planned contents: backup first, then the file, atomically with its mode kept.
+/// Writes the planned contents: backup first (0600: it may hold plaintext `auths`), then the
+/// file, atomically with its mode kept. Run as root (`sudo`), both keep the file's owner and
+/// group (a new file and new directories get their parent's), so a user's file stays theirs.
 pub fn apply(plan: &FilePlan) -> Result<(), ConfigureError> {
     let io = |source| ConfigureError::Io {
         path: plan.real_path.clone(),
@@ -408,10 +471,13 @@ pub fn apply(plan: &FilePlan) -> Result<(), ConfigureError> {
     let mode = files::mode_of(&plan.real_path).unwrap_or(files::PRIVATE_FILE);
     if let Some(previous) = &plan.backup {
         let backup = backup_path(&plan.real_path);
-        files::write_atomic(&backup, previous, mode).map_err(|source| ConfigureError::Io {
-            path: backup,
-            source,
-        })?;
+        let owner = files::owner_for(&plan.real_path);
+        files::write_atomic(&backup, previous, files::PRIVATE_FILE)
+            .and_then(|()| files::give_to(&backup, owner))
+            .map_err(|source| ConfigureError::Io {
+                path: backup,
+                source,
+            })?;
     }
     match contents {
         None => std::fs::remove_file(&plan.real_path).map_err(io),
@@ -421,9 +487,12 @@ pub fn apply(plan: &FilePlan) -> Result<(), ConfigureError> {
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
             {
-                files::ensure_private_dir(dir).map_err(io)?;
+                files::create_dirs_like_parent(dir).map_err(io)?;
             }
-            files::write_atomic(&plan.real_path, text.as_bytes(), mode).map_err(io)
+            let owner = files::owner_for(&plan.real_path);
+            files::write_atomic(&plan.real_path, text.as_bytes(), mode)
+                .and_then(|()| files::give_to(&plan.real_path, owner))
+                .map_err(io)
         }
     }
 }
@@ -555,13 +624,24 @@ mod tests {
     }
 
     fn run(path: &Path, options: Options, state: &mut State) -> Result<FilePlan, ConfigureError> {
-        let plan = plan(
+        run_settled(path, options, state, None)
+    }
+
+    /// `held`: what the store holds for every plaintext entry (`None`: --no-migrate).
+    fn run_settled(
+        path: &Path,
+        options: Options,
+        state: &mut State,
+        held: Option<Held>,
+    ) -> Result<FilePlan, ConfigureError> {
+        let mut plan = plan(
             target(path),
             &quay(),
             &options,
             state,
             crate::registry::canonical,
         )?;
+        settle_plaintext(&mut plan, "the keychain", |_| held.clone());
         apply(&plan)?;
         let key = plan.real_path.display().to_string();
         match &plan.state {
@@ -752,14 +832,35 @@ mod tests {
         let mut state = State::default();
         let plan = run(&path, Options::default(), &mut state).unwrap();
         assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
-        assert!(plan.notes[0].contains("--migrate"));
+        assert!(plan.notes[0].contains("without --no-migrate"));
         assert!(plan.migrations.is_empty());
 
-        let migrate = Options {
-            migrate: true,
-            ..Options::default()
+        // the store holds another credential (say, one the helper created): kept, and the
+        // file's entry stays too, so no secret is lost
+        let other = Held::Other {
+            username: "deepgram+1".into(),
         };
-        let plan = run(&path, migrate, &mut state).unwrap();
+        let plan = run_settled(&path, Options::default(), &mut state, Some(other)).unwrap();
+        assert!(plan.migrations.is_empty());
+        assert!(!plan.changes_anything());
+        assert!(
+            plan.notes[0].contains("the keychain already holds another credential for quay.io (user deepgram+1): kept that one"),
+            "{:?}",
+            plan.notes
+        );
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("YWxpY2U6cHcx")
+        );
+
+        let plan = run_settled(&path, Options::default(), &mut state, Some(Held::Nothing)).unwrap();
+        assert_eq!(
+            plan.changes,
+            [
+                "move the plaintext credentials for \"https://quay.io/\" out of this file into the keychain"
+            ]
+        );
         assert_eq!(plan.migrations.len(), 1);
         assert_eq!(plan.migrations[0].auths_key, "https://quay.io/");
         assert_eq!(plan.migrations[0].username, "alice");
@@ -785,6 +886,47 @@ mod tests {
             Some(("u".to_string(), "p".to_string()))
         );
         assert!(plaintext(&serde_json::json!({"auth": "!!"})).is_err());
+    }
+
+    #[test]
+    fn a_duplicate_of_what_the_store_holds_leaves_the_file_without_moving() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, r#"{"auths": {"quay.io": {"auth": "YWxpY2U6cHcx"}}}"#).unwrap();
+        let plan = run_settled(
+            &path,
+            Options::default(),
+            &mut State::default(),
+            Some(Held::Same),
+        )
+        .unwrap();
+        assert!(plan.migrations.is_empty());
+        assert_eq!(
+            plan.changes[1],
+            "remove the plaintext credentials for \"quay.io\": the keychain already holds the same"
+        );
+        assert!(
+            !std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("YWxpY2U6cHcx")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_backup_is_private_whatever_the_files_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, r#"{"auths": {"ghcr.io": {"auth": "dTpw"}}}"#).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        run(&path, Options::default(), &mut State::default()).unwrap();
+        assert_eq!(
+            files::mode_of(&path),
+            Some(0o644),
+            "the file keeps its mode"
+        );
+        assert_eq!(files::mode_of(&backup_path(&path)), Some(0o600));
     }
 
     #[test]

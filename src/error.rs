@@ -7,7 +7,7 @@
 
 use crate::config::ConfigError;
 use crate::protocol::{NOT_FOUND, ProtocolError};
-use crate::store::StoreError;
+use crate::store::{PutError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -22,6 +22,8 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Put(#[from] PutError),
     #[error(transparent)]
     Provision(Box<crate::provision::ProvisionError>),
     #[error(transparent)]

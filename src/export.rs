@@ -38,8 +38,8 @@ impl FromStr for ExportFormat {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text.trim().to_ascii_lowercase().as_str() {
-            "secret" | "yaml" => Ok(ExportFormat::Secret),
-            "dockerconfigjson" | "json" => Ok(ExportFormat::DockerConfigJson),
+            "secret" => Ok(ExportFormat::Secret),
+            "dockerconfigjson" => Ok(ExportFormat::DockerConfigJson),
             other => Err(ExportError::Format(other.to_string())),
         }
     }

@@ -3,7 +3,7 @@
 //! Never writes to stdout (that is the protocol's channel) and never receives a secret: the
 //! [`crate::secret::Secret`] wrapper has no `Display`, so it cannot be formatted into a message.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -41,6 +41,14 @@ pub fn enabled(level: Level) -> bool {
 pub fn warn(message: std::fmt::Arguments<'_>) {
     if enabled(Level::Warn) {
         eprintln!("docker-credential-deepgram: warning: {message}");
+    }
+}
+
+/// A `hint:` line saying what to do: at most one per process, and none with logging `off`.
+pub fn hint(message: std::fmt::Arguments<'_>) {
+    static SHOWN: AtomicBool = AtomicBool::new(false);
+    if enabled(Level::Warn) && !SHOWN.swap(true, Ordering::Relaxed) {
+        eprintln!("docker-credential-deepgram: hint: {message}");
     }
 }
 

@@ -12,15 +12,15 @@
 //! Never logs or prints the secret or the API key.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::config::{Config, MAX_COMMENT_CHARS, Provision};
 use crate::deepgram::{ApiError, Client, CreateRequest, CreatedCredential, Project, Timeouts};
 use crate::env;
 use crate::lock::{FileLock, LockError};
 use crate::secret::Secret;
-use crate::store::index::{PendingCreate, Provisioned};
-use crate::store::{Store, StoreError, StoredCredential};
+use crate::store::index::{self, Provisioned, UnfinishedCreate};
+use crate::store::{PutError, Store, StoreError, StoredCredential};
 
 /// Held while one process creates a credential; others wait, then find it in the store.
 pub const PROVISION_LOCK: &str = "provision.lock";
@@ -35,7 +35,7 @@ pub enum ProvisionError {
     )]
     NoProject,
     #[error(
-        "the Deepgram API key sees {} projects ({}): set DEEPGRAM_PROJECT_ID or project_id to one of them",
+        "the Deepgram API key sees {} projects ({}): run `docker-credential-deepgram login --project ID` with one of them, or set DEEPGRAM_PROJECT_ID",
         .0.len(), list_projects(.0)
     )]
     ManyProjects(Vec<Project>),
@@ -149,7 +149,7 @@ pub fn fetch_or_create(
         scopes: config.scopes.clone(),
         provider: "quay".to_string(),
     };
-    mark_pending(store, key, &project_id, &comment)?;
+    mark_pending(store, config, key, &project_id, &comment)?;
     let created = match create_with_retries(&client, &project_id, &request, config.retry_budget) {
         Ok(created) => created,
         Err(err) if err.is_ambiguous() => {
@@ -162,11 +162,11 @@ pub fn fetch_or_create(
         }
         Err(err) => {
             // Nothing was created (or the server said why not): no orphan to warn about.
-            store.update_index(|index| index.pending.remove(key))?;
+            forget_unfinished(store, &comment)?;
             return Err(ProvisionError::Api(Box::new(err)));
         }
     };
-    let credential = keep(store, config, key, &project_id, created)?;
+    let credential = keep(store, config, key, &project_id, &comment, created)?;
     Ok(Outcome::Credential(credential))
 }
 
@@ -228,12 +228,15 @@ fn create_with_retries(
     }
 }
 
-/// Stores the new secret at once; the file store is the last resort before giving up.
+/// Stores the new secret at once; the file store is the last resort before giving up. Only a
+/// secret that is stored nowhere is reported as lost: one in the store whose index update
+/// failed works, and is recorded by the next command.
 fn keep(
     store: &Store,
     config: &Config,
     key: &str,
     project_id: &str,
+    sent_comment: &str,
     created: CreatedCredential,
 ) -> Result<StoredCredential, ProvisionError> {
     let credential = StoredCredential {
@@ -246,64 +249,111 @@ fn keep(
         api_url: config.api_url.clone(),
         created: created.created.clone(),
         scopes: created.scopes.clone(),
-        comment: created.comment.clone(),
+        // The comment is what ties this credential to its unfinished-create marker.
+        comment: created
+            .comment
+            .clone()
+            .or_else(|| Some(sent_comment.to_string())),
     };
-    match store.put(key, key, &credential, Some(meta.clone())) {
+    let first = match store.put(key, key, &credential, Some(meta.clone())) {
         Ok(()) => {
             crate::debug!("created and stored Deepgram credential {}", created.id);
+            return Ok(credential);
+        }
+        Err(err @ PutError::IndexNotUpdated { .. }) => {
+            crate::warn!("created Deepgram credential {}: {err}", created.id);
+            return Ok(credential);
+        }
+        Err(PutError::NotStored(first)) => first,
+    };
+    let lost = |source: StoreError| {
+        // Best effort: the marker of this create gets the id, so `status` names it exactly.
+        let _ = store
+            .update_index(|index| index::note_lost_secret(index, key, &meta, std::process::id()));
+        ProvisionError::StoreAfterCreate {
+            id: created.id.clone(),
+            username: created.username.clone(),
+            source,
+        }
+    };
+    if store.backend_kind() == crate::store::BackendKind::File {
+        return Err(lost(first));
+    }
+    crate::warn!(
+        "created Deepgram credential {} but the store refused it ({first}); keeping it in the 0600 file store instead",
+        created.id
+    );
+    match store.put_in_file(key, key, &credential, Some(meta.clone())) {
+        Ok(()) => Ok(credential),
+        Err(err @ PutError::IndexNotUpdated { .. }) => {
+            crate::warn!("created Deepgram credential {}: {err}", created.id);
             Ok(credential)
         }
-        Err(first) => {
-            crate::warn!(
-                "created Deepgram credential {} but the store refused it ({first}); keeping it in the 0600 file store instead",
-                created.id
-            );
-            store
-                .put_in_file(key, key, &credential, Some(meta))
-                .map_err(|source| ProvisionError::StoreAfterCreate {
-                    id: created.id.clone(),
-                    username: created.username.clone(),
-                    source,
-                })?;
-            Ok(credential)
-        }
+        Err(PutError::NotStored(source)) => Err(lost(source)),
     }
 }
 
+/// Records the create about to be sent: until its secret is stored, it is a possible orphan.
 fn mark_pending(
     store: &Store,
+    config: &Config,
     key: &str,
     project_id: &str,
     comment: &str,
 ) -> Result<(), StoreError> {
-    let pending = PendingCreate {
-        started_at: unix_now(),
+    let marker = UnfinishedCreate {
+        key: key.to_string(),
         project_id: project_id.to_string(),
+        api_url: config.api_url.clone(),
         comment: comment.to_string(),
+        id: None,
+        started_at: index::unix_now(),
         pid: std::process::id(),
     };
-    store.update_index(|index| {
-        index.pending.insert(key.to_string(), pending);
-    })
+    store.update_index(|index| index.unfinished.push(marker))
 }
 
+/// The API said it created nothing: the marker of that create goes.
+fn forget_unfinished(store: &Store, comment: &str) -> Result<(), StoreError> {
+    store.update_index(|index| index.unfinished.retain(|m| m.comment != comment))
+}
+
+/// Every earlier create for `key` that may have left a credential in the project, each named
+/// exactly (by id when the API told us, else by its unique comment). Never the one in use.
 fn warn_about_unfinished_create(store: &Store, key: &str) -> Result<(), StoreError> {
-    if let Some(pending) = store.index()?.pending.get(key) {
+    let index = store.index()?;
+    for marker in index.possible_orphans().filter(|m| m.key == key) {
         crate::warn!(
-            "an earlier create for {key} (process {}, {}s ago) did not finish; if it reached Deepgram it left an unused credential with the comment \"{}\" in project {}: delete it in the Console",
-            pending.pid,
-            unix_now().saturating_sub(pending.started_at),
-            pending.comment,
-            pending.project_id
+            "an earlier create for {key} (process {}, {}s ago) did not finish storing its secret; if it reached Deepgram it left an unused credential {} in project {}: delete it in the Console (`docker-credential-deepgram status` lists it)",
+            marker.pid,
+            index::unix_now().saturating_sub(marker.started_at),
+            orphan_name(marker),
+            marker.project_id
         );
     }
     Ok(())
 }
 
-/// The configured comment (or one naming the tool and host), always ending in this
-/// install's tag so that credentials it created can be found again.
+/// How a possible orphan is found in the Console: its id, else its unique comment.
+pub fn orphan_name(marker: &UnfinishedCreate) -> String {
+    match &marker.id {
+        Some(id) => format!("{id} (comment \"{}\")", marker.comment),
+        None => format!("with the comment \"{}\"", marker.comment),
+    }
+}
+
+/// Length of the per-create part of a comment's tag.
+const CREATE_MARKER_CHARS: usize = 6;
+
+/// The configured comment (or one naming the tool and host), always ending in the tag
+/// `[dcd:<install id>:<create marker>]`: `[dcd:<install id>` finds every credential this
+/// install created, the whole tag exactly this one.
 fn comment(config: &Config, store: &Store) -> Result<String, StoreError> {
-    let tag = format!("[dcd:{}]", install_id(store)?);
+    let tag = format!(
+        "[dcd:{}:{}]",
+        install_id(store)?,
+        crate::tag::random_hex(CREATE_MARKER_CHARS)
+    );
     let base = match &config.comment {
         Some(comment) => comment.clone(),
         None => format!("docker-credential-deepgram on {}", hostname()),
@@ -321,28 +371,9 @@ pub fn install_id(store: &Store) -> Result<String, StoreError> {
     store.update_index(|index| {
         index
             .install_id
-            .get_or_insert_with(|| random_hex(12))
+            .get_or_insert_with(|| crate::tag::random_hex(12))
             .clone()
     })
-}
-
-/// Not for secrets: a tag only needs to be distinct between installs.
-fn random_hex(chars: usize) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut out = String::new();
-    while out.len() < chars {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos(),
-        );
-        hasher.write_u32(std::process::id());
-        out.push_str(&format!("{:016x}", hasher.finish()));
-    }
-    out.truncate(chars);
-    out
 }
 
 fn hostname() -> String {
@@ -357,24 +388,9 @@ fn hostname() -> String {
         .unwrap_or_else(|| "unknown-host".to_string())
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn random_tags_differ_and_have_the_length() {
-        let a = random_hex(12);
-        assert_eq!(a.len(), 12);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, random_hex(12));
-    }
 
     #[test]
     fn comment_is_bounded_and_tagged() {
@@ -385,9 +401,76 @@ mod tests {
         let store = Store::open(&config).unwrap();
         let text = comment(&config, &store).unwrap();
         assert_eq!(text.chars().count(), 128);
-        let tag = format!("[dcd:{}]", install_id(&store).unwrap());
-        assert!(text.ends_with(&tag), "{text}");
-        // stable per install
-        assert_eq!(comment(&config, &store).unwrap(), text);
+        let install_tag = format!("[dcd:{}:", install_id(&store).unwrap());
+        let (_, tag) = text.rsplit_once(' ').unwrap();
+        assert!(
+            tag.starts_with(&install_tag) && tag.ends_with(']'),
+            "{text}"
+        );
+        assert_eq!(
+            tag.len(),
+            install_tag.len() + CREATE_MARKER_CHARS + 1,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_secret_stored_before_the_index_update_failed_is_kept_not_reported_lost() {
+        use crate::store::file::FileBackend;
+        use crate::store::tests::BreaksIndexAfterWrite;
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::load_from(dir.path().to_path_buf()).unwrap();
+        config.store = crate::config::StoreChoice::File;
+        let store = crate::store::store_for_tests(
+            dir.path(),
+            Box::new(BreaksIndexAfterWrite(
+                FileBackend::new(dir.path()),
+                dir.path().to_path_buf(),
+            )),
+        );
+        let created = CreatedCredential {
+            id: "id-9".into(),
+            username: "deepgram+id-9".into(),
+            secret: Secret::new("S9"),
+            created: None,
+            scopes: vec![],
+            comment: None,
+        };
+        let kept = keep(&store, &config, "quay.io", "p", "c [dcd:x:000001]", created).unwrap();
+        assert_eq!(kept.username, "deepgram+id-9");
+        assert_eq!(store.get("quay.io").unwrap().unwrap().secret.expose(), "S9");
+    }
+
+    #[test]
+    fn an_answer_without_a_comment_still_clears_the_marker_of_its_create() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::load_from(dir.path().to_path_buf()).unwrap();
+        config.store = crate::config::StoreChoice::File;
+        let store = Store::open(&config).unwrap();
+        mark_pending(&store, &config, "quay.io", "p", "c [dcd:x:000002]").unwrap();
+        let created = CreatedCredential {
+            id: "id-8".into(),
+            username: "deepgram+id-8".into(),
+            secret: Secret::new("S8"),
+            created: None,
+            scopes: vec![],
+            comment: None,
+        };
+        keep(&store, &config, "quay.io", "p", "c [dcd:x:000002]", created).unwrap();
+        let index = store.index().unwrap();
+        assert!(index.unfinished.is_empty(), "{:?}", index.unfinished);
+    }
+
+    #[test]
+    fn two_creates_from_one_install_have_different_comments_with_the_same_install_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::load_from(dir.path().to_path_buf()).unwrap();
+        config.store = crate::config::StoreChoice::File;
+        let store = Store::open(&config).unwrap();
+        let first = comment(&config, &store).unwrap();
+        let second = comment(&config, &store).unwrap();
+        assert_ne!(first, second);
+        let install_tag = format!("[dcd:{}:", install_id(&store).unwrap());
+        assert!(first.contains(&install_tag) && second.contains(&install_tag));
     }
 }

@@ -101,8 +101,8 @@ fn no_keychain_falls_back_to_the_file_store_with_one_warning() {
         "names the file: {warning}"
     );
     assert!(
-        warning.contains("DOCKER_CREDENTIAL_DEEPGRAM_STORE=file"),
-        "how to choose: {warning}"
+        warning.contains("set store = \"file\" in"),
+        "the lasting fix: {warning}"
     );
     assert!(!warning.contains(secret));
 

@@ -200,6 +200,15 @@ fn a_node_without_an_api_key_is_told_how_to_set_one() {
     let run = node.run(&request(VERSIONS[0], "quay.io/deepgram/self-hosted-api"));
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("DEEPGRAM_API_KEY"), "{run:?}");
+    // the exact command to run on the node, as `configure --kubelet` prints it
+    assert!(
+        run.stderr.contains(&format!(
+            "save one with `DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR={} DOCKER_CREDENTIAL_DEEPGRAM_STORE=file {BIN} login < key.txt`",
+            node.state().display()
+        )),
+        "{run:?}"
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
 }
 
 /// `export` through a shell pipe (stdout is not a terminal), with the fake behind it.

@@ -141,10 +141,10 @@ fn first_use_creates_one_credential_and_stores_it_before_answering() {
     assert_eq!(provisioned["comment"], comment);
     assert!(provisioned["created"].as_str().unwrap().starts_with("20"));
     assert_eq!(provisioned["scopes"].as_array().unwrap().len(), 2);
-    let tag = format!("[dcd:{}]", index["install_id"].as_str().unwrap());
+    let tag = format!("[dcd:{}:", index["install_id"].as_str().unwrap());
     assert!(
-        comment.ends_with(&tag),
-        "comment carries the install tag: {comment}"
+        comment.contains(&tag) && comment.ends_with(']'),
+        "comment carries the install tag and a per-create marker: {comment}"
     );
     assert!(
         env.files_containing("R2CTHDZ27R360V8H5LOWGBQ871HE9RP5")
@@ -617,7 +617,10 @@ fn login_checks_the_key_and_saves_it_for_later_provisioning() {
     assert_eq!(fake.creates(), 1);
 
     let out = env.run(&["logout"], b"");
-    assert_eq!(out.stdout, "removed the saved Deepgram API key\n");
+    assert_eq!(
+        out.stdout,
+        "removed the saved Deepgram API key from the keychain\n"
+    );
 }
 
 #[test]
@@ -732,15 +735,31 @@ fn status_shows_ids_and_unfinished_creates_but_no_secret() {
     ] {
         assert!(status.stdout.contains(expected), "{expected}: {status:?}");
     }
-    assert!(
-        !status.stdout.contains("unfinished"),
-        "the success cleared it: {status:?}"
-    );
     let json = env.run(&["status", "--json"], b"");
     let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(
         value["credentials"]["quay.io"]["provisioned"]["id"],
         "57a7057a-0000-4000-8000-000000000004"
+    );
+    // The hang-up's create acted: that credential stays listed, by its own comment, after the
+    // next create succeeded; the credential in use is never listed as unfinished.
+    let hung_up = fake.credentials()[0]["distribution_credentials"]["comment"].clone();
+    let in_use = value["credentials"]["quay.io"]["provisioned"]["comment"].clone();
+    assert_ne!(hung_up, in_use, "every create has its own comment");
+    assert_eq!(
+        value["unfinished"].as_array().map(Vec::len),
+        Some(1),
+        "{value:#}"
+    );
+    assert_eq!(value["unfinished"][0]["comment"], hung_up);
+    assert!(
+        status.stdout.contains("unfinished create for quay.io")
+            && status.stdout.contains(hung_up.as_str().unwrap())
+            && !status.stdout.contains(&format!(
+                "comment \"{}\" in the Console",
+                in_use.as_str().unwrap()
+            )),
+        "{status:?}"
     );
     for run in [&pending, &status, &json] {
         assert!(!run.stdout.contains("STATUSSECRET") && !run.stderr.contains("STATUSSECRET"));

@@ -2,20 +2,23 @@
 //! kubelet's `CredentialProviderConfig` (`--kubelet`).
 //!
 //! Every file is read and planned before any is written, so an invalid file stops the command
-//! with nothing changed. With `--migrate`, plaintext credentials are stored in our store
-//! *before* the file that held them is rewritten, so a failure loses nothing. `--dry-run`
-//! prints what would change and touches nothing.
+//! with nothing changed; each file's change is recorded in the state file as soon as it lands,
+//! so a failure on a later file never leaves an unrecorded change. Plaintext credentials for a
+//! provisioning registry (unless `--no-migrate`) are stored in our store *before* the file that
+//! held them is rewritten, so a failure loses nothing, and never replace a credential the store
+//! already holds. `--dry-run` prints what would change and touches nothing.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::Options;
 use crate::config::Config;
-use crate::configure::{self, FilePlan};
+use crate::configure::{self, FilePlan, Held};
 use crate::env::{self, clients};
 use crate::error::Error;
 use crate::registry;
-use crate::store::{Store, StoredCredential};
+use crate::store::{BackendKind, Store, StoredCredential};
 
 /// Where `--kubelet` writes by default, and the node state directory it points the plugin at.
 const DEFAULT_KUBELET_CONFIG: &str = "/etc/kubernetes/credential-provider.yaml";
@@ -26,8 +29,16 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
         "configure",
         args,
         &["kubelet-config", "state-dir"],
-        &["dry-run", "undo", "force", "migrate", "kubelet"],
+        &[
+            "dry-run",
+            "undo",
+            "force",
+            "migrate",
+            "no-migrate",
+            "kubelet",
+        ],
     )?;
+    refuse_contradictions(&options)?;
     let config = Config::load()?;
     if options.flag("kubelet") {
         return kubelet(&options, &config, out);
@@ -38,41 +49,63 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
         )
     })?;
     let targets = configure::targets(&env::var, &home);
+    let undo = options.flag("undo");
     let plan_options = configure::Options {
         force: options.flag("force"),
-        undo: options.flag("undo"),
-        migrate: options.flag("migrate"),
+        undo,
     };
-    // credHelpers are keyed by host[:port]: a path in a registry name cannot be configured.
-    let hosts: Vec<String> = config
-        .registries
-        .iter()
-        .map(|r| r.split('/').next().unwrap_or(r).to_string())
-        .collect();
+    let hosts = config.registry_hosts();
     let mut state = configure::load_state(&config.dir).map_err(command_error)?;
-    let plans = targets
+    let mut plans = targets
         .into_iter()
         .map(|target| configure::plan(target, &hosts, &plan_options, &state, registry::canonical))
         .collect::<Result<Vec<FilePlan>, _>>()
         .map_err(command_error)?;
+    if undo
+        && !plans
+            .iter()
+            .any(|plan| state.files.contains_key(&state_key(plan)))
+    {
+        return writeln!(
+            out,
+            "nothing to undo: {} in {} records no change to these files",
+            configure::STATE_FILE,
+            config.dir.display()
+        )
+        .map_err(Error::Output);
+    }
 
     let dry_run = options.flag("dry-run");
+    let store = settle_plaintext(&config, &mut plans, !options.flag("no-migrate"))?;
     if !dry_run {
-        store_migrations(&config, &plans)?;
+        if let Some(store) = &store {
+            store_migrations(store, &plans)?;
+        }
+        // Each file's change is recorded as soon as it lands, so that a failure on a later file
+        // leaves `--undo` able to remove exactly what was done.
+        let mut done: Vec<String> = Vec::new();
         for plan in &plans {
-            configure::apply(plan).map_err(command_error)?;
-            let key = plan.real_path.display().to_string();
+            configure::apply(plan).map_err(|err| partial_failure(err, &done))?;
+            let key = state_key(plan);
+            let before = state.files.get(&key).cloned();
             match &plan.state {
                 Some(file_state) => state.files.insert(key, file_state.clone()),
                 None => state.files.remove(&key),
             };
-        }
-        if plans.iter().any(FilePlan::changes_anything) {
-            configure::save_state(&config.dir, &state).map_err(command_error)?;
+            if state.files.get(&state_key(plan)) != before.as_ref() || plan.changes_anything() {
+                configure::save_state(&config.dir, &state).map_err(|err| {
+                    let mut changed = done.clone();
+                    changed.push(format!("{} (not recorded)", plan.real_path.display()));
+                    partial_failure(err, &changed)
+                })?;
+            }
+            if plan.changes_anything() {
+                done.push(plan.real_path.display().to_string());
+            }
         }
     }
-    report(&plans, dry_run, out)?;
-    if !options.flag("undo") {
+    report(&plans, dry_run, undo, out)?;
+    if !undo {
         let path = env::var(clients::PATH).unwrap_or_default();
         if !configure::helper_on_path(&path) {
             writeln!(
@@ -86,34 +119,136 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
     Ok(())
 }
 
-/// Stores migrated plaintext credentials before any file loses them.
-fn store_migrations(config: &Config, plans: &[FilePlan]) -> Result<(), Error> {
-    let migrations: Vec<_> = plans.iter().flat_map(|p| &p.migrations).collect();
-    if migrations.is_empty() {
-        return Ok(());
+/// Flags that contradict each other are refused rather than one silently winning.
+fn refuse_contradictions(options: &Options) -> Result<(), Error> {
+    let pairs = [
+        ("undo", "migrate"),
+        ("undo", "no-migrate"),
+        ("undo", "kubelet"),
+        ("migrate", "no-migrate"),
+        ("kubelet", "migrate"),
+        ("kubelet", "no-migrate"),
+    ];
+    for (a, b) in pairs {
+        if options.flag(a) && options.flag(b) {
+            return Err(Error::Command(format!(
+                "configure: --{a} and --{b} contradict each other: use one"
+            )));
+        }
     }
-    let store = Store::open(config)?;
-    for migration in migrations {
-        let key = registry::canonical(&migration.auths_key);
-        let credential = StoredCredential {
-            username: migration.username.clone(),
-            secret: migration.secret.clone(),
-        };
-        store.put(&key, &migration.auths_key, &credential, None)?;
+    for valued in ["kubelet-config", "state-dir"] {
+        if options.value(valued).is_some() && !options.flag("kubelet") {
+            return Err(Error::Command(format!(
+                "configure: --{valued} goes with --kubelet: add it, or drop --{valued}"
+            )));
+        }
     }
     Ok(())
 }
 
-fn report(plans: &[FilePlan], dry_run: bool, out: &mut impl Write) -> Result<(), Error> {
+fn state_key(plan: &FilePlan) -> String {
+    plan.real_path.display().to_string()
+}
+
+fn partial_failure(err: configure::ConfigureError, done: &[String]) -> Error {
+    if done.is_empty() {
+        return command_error(err);
+    }
+    Error::Command(format!(
+        "configure: {err}; already changed: {} (configure --undo removes what was recorded)",
+        done.join(", ")
+    ))
+}
+
+/// Decides what happens to plaintext `auths` entries for provisioning registries: moved into
+/// the store (the helper would shadow them otherwise), dropped as duplicates of what the store
+/// holds, or left where a different credential is already stored (never replaced: it may be
+/// the one this helper created, tracked in the index). Returns the store when one was opened.
+fn settle_plaintext(
+    config: &Config,
+    plans: &mut [FilePlan],
+    migrate: bool,
+) -> Result<Option<Store>, Error> {
+    if plans.iter().all(|plan| plan.plaintext.is_empty()) {
+        return Ok(None);
+    }
+    if !migrate {
+        for plan in plans.iter_mut() {
+            configure::settle_plaintext(plan, "", |_| None);
+        }
+        return Ok(None);
+    }
+    let store = Store::open(config)?;
+    let name = match store.backend_kind() {
+        BackendKind::Keyring => "the keychain".to_string(),
+        BackendKind::File => format!(
+            "the file store ({})",
+            config.dir.join(crate::store::file::FILE_NAME).display()
+        ),
+    };
+    // Decided in order, so that two files holding different secrets for one registry do not
+    // both move (the second would overwrite the first).
+    let mut decided: HashMap<(PathBuf, String), Held> = HashMap::new();
+    let mut moving: HashMap<String, StoredCredential> = HashMap::new();
+    for entry in plans.iter().flat_map(|plan| &plan.plaintext) {
+        let theirs = StoredCredential {
+            username: entry.username.clone(),
+            secret: entry.secret.clone(),
+        };
+        let ours = match moving.get(&entry.key) {
+            Some(pending) => Some(pending.clone()),
+            None => store.get(&entry.key)?,
+        };
+        let held = match ours {
+            None => {
+                moving.insert(entry.key.clone(), theirs);
+                Held::Nothing
+            }
+            Some(ours) if ours == theirs => Held::Same,
+            Some(ours) => Held::Other {
+                username: ours.username,
+            },
+        };
+        decided.insert((entry.file.clone(), entry.auths_key.clone()), held);
+    }
+    for plan in plans.iter_mut() {
+        configure::settle_plaintext(plan, &name, |entry| {
+            decided
+                .get(&(entry.file.clone(), entry.auths_key.clone()))
+                .cloned()
+        });
+    }
+    Ok(Some(store))
+}
+
+/// Stores migrated plaintext credentials before any file loses them.
+fn store_migrations(store: &Store, plans: &[FilePlan]) -> Result<(), Error> {
+    for migration in plans.iter().flat_map(|p| &p.migrations) {
+        let credential = StoredCredential {
+            username: migration.username.clone(),
+            secret: migration.secret.clone(),
+        };
+        store.put(&migration.key, &migration.auths_key, &credential, None)?;
+    }
+    Ok(())
+}
+
+fn report(
+    plans: &[FilePlan],
+    dry_run: bool,
+    undo: bool,
+    out: &mut impl Write,
+) -> Result<(), Error> {
     let verb = if dry_run { "would change" } else { "changed" };
+    let unchanged = if undo {
+        "nothing to undo"
+    } else {
+        "already configured"
+    };
     for plan in plans {
         let name = plan.real_path.display();
         if plan.changes.is_empty() {
-            writeln!(
-                out,
-                "{name} ({}): already configured",
-                plan.target.kind.describe()
-            )
+            writeln!(out, "{name} ({}): {unchanged}", plan.target.kind.describe())
         } else {
             writeln!(out, "{name} ({}): {verb}:", plan.target.kind.describe())
                 .and_then(|()| {
@@ -152,6 +287,11 @@ fn kubelet(options: &Options, config: &Config, out: &mut impl Write) -> Result<(
             .unwrap_or(DEFAULT_KUBELET_CONFIG),
     );
     let state_dir = options.value("state-dir").unwrap_or(DEFAULT_STATE_DIR);
+    if !Path::new(state_dir).is_absolute() {
+        return Err(Error::Command(format!(
+            "configure: --state-dir {state_dir} is a relative path; the kubelet starts the plugin in another directory: use an absolute path"
+        )));
+    }
     let binary = std::env::current_exe()
         .map_err(|err| Error::Command(format!("configure: cannot locate this binary: {err}")))?;
     let name = binary
@@ -159,11 +299,7 @@ fn kubelet(options: &Options, config: &Config, out: &mut impl Write) -> Result<(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| configure::HELPER_BINARY.to_string());
     let bin_dir = binary.parent().unwrap_or(Path::new("/usr/local/bin"));
-    let hosts: Vec<String> = config
-        .registries
-        .iter()
-        .map(|r| r.split('/').next().unwrap_or(r).to_string())
-        .collect();
+    let hosts = config.registry_hosts();
     let yaml = crate::kubelet::render_provider_config(
         &hosts,
         &name,
@@ -174,11 +310,10 @@ fn kubelet(options: &Options, config: &Config, out: &mut impl Write) -> Result<(
         ],
     );
     let instructions = format!(
-        "kubelet flags: --image-credential-provider-config={} --image-credential-provider-bin-dir={}\nthen save the API key on the node: {}={state_dir} {}=file {name} login",
+        "kubelet flags: --image-credential-provider-config={} --image-credential-provider-bin-dir={}\nthen save the API key on the node: {}",
         path.display(),
         bin_dir.display(),
-        env::CONFIG_DIR,
-        env::STORE,
+        super::node_login_command(Path::new(state_dir), &name),
     );
     if options.flag("dry-run") {
         out.write_all(yaml.as_bytes()).map_err(Error::Output)?;

@@ -40,7 +40,17 @@ pub fn run(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Resu
         Outcome::Credential(credential) => Some(credential),
         // provision = "never" and nothing stored: the kubelet pulls without credentials.
         Outcome::NotProvisioned => None,
-        Outcome::NoApiKey(hint) => return Err(Error::Command(hint)),
+        // The kubelet shows this line in its events: say exactly what to run on the node.
+        Outcome::NoApiKey(_) => {
+            let binary = std::env::current_exe()
+                .map(|path| path.display().to_string())
+                .unwrap_or_else(|_| crate::configure::HELPER_BINARY.to_string());
+            return Err(Error::Command(format!(
+                "kubelet: no Deepgram API key on this node to create credentials for {key}: save one with `{}`, or set {} in the provider config's env",
+                super::node_login_command(&config.dir, &binary),
+                crate::env::DEEPGRAM_API_KEY
+            )));
+        }
     };
     let auth = credential.as_ref().map(|credential| Auth {
         registry: &registry_host,

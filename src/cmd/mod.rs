@@ -8,7 +8,21 @@ pub mod kubelet;
 pub mod login;
 pub mod status;
 
+use std::path::Path;
+
+use crate::env;
 use crate::error::Error;
+
+/// The command that saves the API key in a node's state directory (file store), as
+/// `configure --kubelet` prints it and the kubelet's no-key error repeats it.
+pub fn node_login_command(state_dir: &Path, binary: &str) -> String {
+    format!(
+        "{}={} {}=file {binary} login < key.txt",
+        env::CONFIG_DIR,
+        state_dir.display(),
+        env::STORE
+    )
+}
 
 /// Options as `--name value`, `--name=value` or `--flag`; anything unknown is an error that
 /// names it and lists what the command accepts.

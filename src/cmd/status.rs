@@ -1,10 +1,11 @@
 //! `status`: what this install holds, without the network and without a secret.
 //!
 //! Lists each stored credential (server, username, backend) with the Deepgram metadata of
-//! those it created (credential id, project, created time, scopes, comment), any create that
-//! started and never finished (a possible orphan to delete in the Console), the configured
-//! store and provisioning registries, and where the API key would come from. The groundwork
-//! that `rotate`, `revoke` and `prune` will build on.
+//! those it created (credential id, project, created time, scopes, comment), every create whose
+//! secret was not stored (a possible orphan, named by id or by its unique comment; never the
+//! credential in use), the configured store and provisioning registries, and where the API key
+//! comes from (the variable, the keychain, or the file by path). The groundwork that `rotate`,
+//! `revoke` and `prune` will build on.
 
 use std::io::Write;
 
@@ -22,10 +23,18 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
     let config = Config::load()?;
     let store = Store::open(&config)?;
     let index = store.index()?;
+    let orphans: Vec<_> = index.possible_orphans().collect();
     let api_key = if env::var(env::DEEPGRAM_API_KEY).is_some() {
-        env::DEEPGRAM_API_KEY.to_string()
-    } else if provision::api_key(&store)?.is_some() {
-        format!("saved by login ({} store)", store.backend_kind().as_str())
+        if store.api_key_place()?.is_some() {
+            format!(
+                "{} (takes precedence over the key saved by login)",
+                env::DEEPGRAM_API_KEY
+            )
+        } else {
+            env::DEEPGRAM_API_KEY.to_string()
+        }
+    } else if let Some(place) = store.api_key_place()? {
+        format!("saved by login (in {place})")
     } else {
         "none".to_string()
     };
@@ -41,7 +50,7 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
             "api_key": api_key,
             "install_id": index.install_id,
             "credentials": index.entries,
-            "pending": index.pending,
+            "unfinished": orphans,
         });
         return writeln!(out, "{value:#}").map_err(Error::Output);
     }
@@ -69,10 +78,13 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
             ));
         }
     }
-    for (key, pending) in &index.pending {
+    for marker in &orphans {
         text.push_str(&format!(
-            "unfinished create for {key} (process {}, project {}): if it reached Deepgram, delete the credential with comment {:?} in the Console\n",
-            pending.pid, pending.project_id, pending.comment
+            "unfinished create for {} (process {}, project {}): if it reached Deepgram, delete credential {} in the Console\n",
+            marker.key,
+            marker.pid,
+            marker.project_id,
+            provision::orphan_name(marker)
         ));
     }
     out.write_all(text.as_bytes()).map_err(Error::Output)

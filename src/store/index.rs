@@ -2,9 +2,11 @@
 //! `rotate` or `prune` needs to know about provisioned credentials.
 //!
 //! Holds server names, usernames, which backend holds each secret, the metadata of credentials
-//! this install created (id, created time, scopes, comment, project), a per-install tag, and a
-//! marker for a create that started but has not finished. Never a secret or an API key.
-//! Written atomically, under the store lock held by [`super::Store`].
+//! this install created (id, created time, scopes, comment, project), a per-install tag, a
+//! marker for every create that started and was not stored (a possible orphan, kept until it
+//! is resolved), and the write-ahead intents of store and erase operations in progress (so the
+//! next command can finish or undo what a killed one left half done). Never a secret or an API
+//! key. Written atomically, under the store lock held by [`super::Store`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,9 +29,18 @@ pub struct Index {
     /// Canonical registry key → entry.
     #[serde(default)]
     pub entries: BTreeMap<String, IndexEntry>,
-    /// Canonical registry key → a create that was sent and not (yet) recorded as finished.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub pending: BTreeMap<String, PendingCreate>,
+    /// Creates that were (or were about to be) sent and whose secret is not stored: possible
+    /// orphans in the Deepgram project, oldest first. A marker goes only when its credential
+    /// is stored, when the API said it created nothing, or (later) when `prune` deletes it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unfinished: Vec<UnfinishedCreate>,
+    /// Store and erase operations that started and have not finished: written before the
+    /// backend is touched, removed after the index reflects the result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<Intent>,
+    /// The one-per-registry markers of earlier versions; read, folded into `unfinished`.
+    #[serde(default, rename = "pending", skip_serializing)]
+    legacy_pending: BTreeMap<String, LegacyPending>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -57,13 +68,96 @@ pub struct Provisioned {
     pub comment: Option<String>,
 }
 
+/// A create that may have left a credential in the Deepgram project without a stored secret.
+/// Everything `prune` needs to find exactly that credential: the project and API, the
+/// comment (unique per create), and the id once the API told us.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PendingCreate {
+pub struct UnfinishedCreate {
+    /// The canonical registry key it was created for.
+    pub key: String,
+    pub project_id: String,
+    pub api_url: String,
+    pub comment: String,
+    /// Known when the API answered and storing the secret failed or was interrupted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Unix seconds when the request was about to be sent.
     pub started_at: u64,
-    pub project_id: String,
-    pub comment: String,
     pub pid: u32,
+}
+
+impl UnfinishedCreate {
+    /// Whether this marker describes the credential `provisioned` (so it is not an orphan).
+    pub fn is(&self, provisioned: &Provisioned) -> bool {
+        self.id.as_deref() == Some(provisioned.id.as_str())
+            || provisioned.comment.as_deref() == Some(self.comment.as_str())
+    }
+}
+
+/// A backend operation in progress, recorded before the backend is touched.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Intent {
+    /// Writing `username`'s record for `key` to `backend`; then the entry below goes in.
+    Put {
+        key: String,
+        server_url: String,
+        username: String,
+        backend: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provisioned: Option<Box<Provisioned>>,
+        pid: u32,
+    },
+    /// Removing `key` from every backend `get` reads (its entry is already out of the index).
+    Erase { key: String, pid: u32 },
+}
+
+impl Intent {
+    /// The canonical registry key it is about.
+    pub fn key(&self) -> &str {
+        match self {
+            Intent::Put { key, .. } | Intent::Erase { key, .. } => key,
+        }
+    }
+}
+
+/// A created credential whose secret could not be stored: its marker (found by its unique
+/// comment) gets the id, or a new marker names it, so it stays findable until resolved.
+pub fn note_lost_secret(index: &mut Index, key: &str, created: &Provisioned, pid: u32) {
+    let comment = created.comment.clone().unwrap_or_default();
+    if let Some(marker) = index
+        .unfinished
+        .iter_mut()
+        .find(|marker| !comment.is_empty() && marker.comment == comment)
+    {
+        marker.id = Some(created.id.clone());
+        return;
+    }
+    index.unfinished.push(UnfinishedCreate {
+        key: key.to_string(),
+        project_id: created.project_id.clone(),
+        api_url: created.api_url.clone(),
+        comment,
+        id: Some(created.id.clone()),
+        started_at: unix_now(),
+        pid,
+    });
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+struct LegacyPending {
+    started_at: u64,
+    project_id: String,
+    comment: String,
+    pid: u32,
 }
 
 impl Index {
@@ -84,17 +178,45 @@ impl Index {
                 ..Index::default()
             });
         };
-        let index: Index = serde_json::from_slice(&bytes).map_err(|err| StoreError::Corrupt {
-            path: path.clone(),
-            detail: err.to_string(),
-        })?;
+        let mut index: Index =
+            serde_json::from_slice(&bytes).map_err(|err| StoreError::Corrupt {
+                path: path.clone(),
+                detail: err.to_string(),
+            })?;
         if index.version != VERSION {
             return Err(StoreError::Corrupt {
                 path,
                 detail: format!("unknown version {}", index.version),
             });
         }
+        for (key, old) in std::mem::take(&mut index.legacy_pending) {
+            index.unfinished.push(UnfinishedCreate {
+                key,
+                project_id: old.project_id,
+                api_url: String::new(),
+                comment: old.comment,
+                id: None,
+                started_at: old.started_at,
+                pid: old.pid,
+            });
+        }
         Ok(index)
+    }
+
+    /// Whether a command must take the store lock to finish what another one left.
+    pub fn needs_recovery(&self) -> bool {
+        !self.intents.is_empty()
+    }
+
+    /// Markers for anything but the credentials stored now.
+    pub fn possible_orphans(&self) -> impl Iterator<Item = &UnfinishedCreate> {
+        self.unfinished.iter().filter(|marker| {
+            !self
+                .entries
+                .values()
+                .filter_map(|entry| entry.provisioned.as_ref())
+                .any(|stored| marker.is(stored))
+        })
     }
 
     /// Writes the index to `dir` atomically (0600: it names accounts, if not secrets).
@@ -124,5 +246,52 @@ mod tests {
         );
         index.save(dir.path()).unwrap();
         assert_eq!(Index::load(dir.path()).unwrap(), index);
+    }
+
+    #[test]
+    fn intents_and_markers_have_a_stable_json_shape() {
+        let mut index = Index {
+            version: VERSION,
+            ..Index::default()
+        };
+        index.intents.push(Intent::Erase {
+            key: "quay.io".into(),
+            pid: 7,
+        });
+        index.unfinished.push(UnfinishedCreate {
+            key: "quay.io".into(),
+            project_id: "p".into(),
+            api_url: "https://api.deepgram.com".into(),
+            comment: "c [dcd:0123456789ab:abcdef]".into(),
+            id: None,
+            started_at: 1,
+            pid: 7,
+        });
+        let json = serde_json::to_value(&index).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "version": 1,
+                "entries": {},
+                "unfinished": [{"key": "quay.io", "project_id": "p",
+                    "api_url": "https://api.deepgram.com",
+                    "comment": "c [dcd:0123456789ab:abcdef]", "started_at": 1, "pid": 7}],
+                "intents": [{"op": "erase", "key": "quay.io", "pid": 7}],
+            })
+        );
+    }
+
+    #[test]
+    fn markers_of_earlier_versions_are_kept_as_possible_orphans() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            Index::path(dir.path()),
+            r#"{"version":1,"entries":{},"pending":{"quay.io":{"started_at":5,"project_id":"p","comment":"c [dcd:x]","pid":9}}}"#,
+        )
+        .unwrap();
+        let index = Index::load(dir.path()).unwrap();
+        assert_eq!(index.unfinished.len(), 1);
+        assert_eq!(index.unfinished[0].comment, "c [dcd:x]");
+        assert_eq!(index.possible_orphans().count(), 1);
     }
 }

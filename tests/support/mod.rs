@@ -219,6 +219,9 @@ impl TestEnv {
             std::fs::create_dir(root.path().join(sub)).unwrap();
         }
         set_mode(&root.path().join("runtime"), 0o700);
+        // What the helper makes when it creates the directory (a looser one is tightened, with
+        // a warning).
+        set_mode(&root.path().join("config"), 0o700);
         TestEnv {
             root,
             keyring: None,

@@ -1,0 +1,222 @@
+//! Configuration end to end: bad values in the environment and `config.toml` are clear errors
+//! (never a panic, never after anything was written), the config directory and `config.toml`
+//! are trusted only when nobody else can change them, and warnings and hints are shown once.
+
+mod support;
+
+#[path = "support/fake_deepgram.rs"]
+mod fake_deepgram;
+
+use std::os::unix::fs::PermissionsExt;
+
+use fake_deepgram::FakeDeepgram;
+use support::{TestEnv, mode};
+
+fn provisioning_env(fake: &FakeDeepgram) -> TestEnv {
+    let mut env = TestEnv::file_store();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
+    env.set("DEEPGRAM_API_KEY", &fake.api_key());
+    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    env
+}
+
+#[test]
+fn oversized_durations_in_the_environment_are_errors_before_anything_happens() {
+    let fake = FakeDeepgram::start();
+    for (name, value, max) in [
+        (
+            "DOCKER_CREDENTIAL_DEEPGRAM_LOCK_TIMEOUT",
+            "10000000000000000000s",
+            "1h0m0s",
+        ),
+        (
+            "DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET",
+            "18446744073709551615",
+            "10m0s",
+        ),
+        (
+            "DOCKER_CREDENTIAL_DEEPGRAM_REQUEST_TIMEOUT",
+            "99999999999999999999999h",
+            "10m0s",
+        ),
+        ("DOCKER_CREDENTIAL_DEEPGRAM_CONNECT_TIMEOUT", "6m", "5m0s"),
+        (
+            "DOCKER_CREDENTIAL_DEEPGRAM_KUBELET_CACHE_DURATION",
+            "8000000h",
+            "168h0m0s",
+        ),
+    ] {
+        let mut env = provisioning_env(&fake);
+        env.set(name, value);
+        let run = env.get("quay.io");
+        assert_eq!(
+            run.stdout,
+            format!(
+                "environment variable {name}: \"{value}\" is longer than the maximum {max}: use a value up to {max}\n"
+            ),
+            "{run:?}"
+        );
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(!run.stderr.contains("panicked"), "{run:?}");
+        // nothing was written: no pending marker, no index
+        assert!(!env.config_dir().join("index.json").exists(), "{name}");
+    }
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn a_relative_config_dir_is_refused() {
+    let mut env = TestEnv::file_store();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR", "state/dcd");
+    let run = env.store("quay.io", "alice", "pw");
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stdout,
+        "environment variable DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR: state/dcd is a relative path, which would change with the working directory: use an absolute path\n"
+    );
+}
+
+#[test]
+fn a_loose_config_dir_of_ours_is_made_private_once_with_a_warning() {
+    let env = TestEnv::file_store();
+    let dir = env.config_dir();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let first = env.store("quay.io", "alice", "pw");
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(
+        first.stderr,
+        format!(
+            "docker-credential-deepgram: warning: {} was mode 0777; made it 0700, as it holds credentials\n",
+            dir.display()
+        )
+    );
+    assert_eq!(mode(&dir), 0o700);
+    let second = env.get("quay.io");
+    assert_eq!((second.code, second.stderr.as_str()), (0, ""));
+}
+
+#[test]
+fn a_config_dir_or_file_others_can_change_is_refused_as_root() {
+    // The kubelet runs us as root: a directory or config.toml another user can change must not
+    // steer it. The suite runs as root (chown needs it).
+    let env = TestEnv::file_store();
+    let dir = env.config_dir();
+    let toml = dir.join("config.toml");
+    std::fs::write(&toml, "api_url = \"https://example.invalid\"\n").unwrap();
+    std::os::unix::fs::chown(&toml, Some(65534), Some(65534)).unwrap();
+    let run = env.get("quay.io");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "{} belongs to another user (uid 65534)",
+            toml.display()
+        )),
+        "{run:?}"
+    );
+
+    std::os::unix::fs::chown(&toml, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&toml, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let run = env.get("quay.io");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{} can be changed by other users (mode 0664): run `chmod go-w {}`\n",
+            toml.display(),
+            toml.display()
+        )
+    );
+    std::fs::remove_file(&toml).unwrap();
+
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+    let run = env.store("quay.io", "alice", "pw");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "{} belongs to another user (uid 65534): run as that user (not with sudo), or set DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR",
+            dir.display()
+        )),
+        "{run:?}"
+    );
+    assert!(
+        std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "nothing written"
+    );
+}
+
+#[test]
+fn the_no_keychain_warning_is_shown_once_per_config_dir() {
+    let env = TestEnv::without_keychain();
+    let mut warnings = 0;
+    for _ in 0..3 {
+        let run = env.get("quay.io");
+        assert_eq!(run.stdout, "credentials not found in native keychain\n");
+        for line in run
+            .stderr
+            .lines()
+            .filter(|l| l.contains("no keychain is reachable"))
+        {
+            warnings += 1;
+            assert!(
+                line.contains("set store = \"file\" in"),
+                "the lasting fix: {line}"
+            );
+        }
+    }
+    assert_eq!(warnings, 1);
+    // `list` and `status` do not repeat it either
+    let list = env.run(&["list"], b"");
+    assert_eq!((list.stdout.as_str(), list.stderr.as_str()), ("{}\n", ""));
+}
+
+#[test]
+fn log_off_silences_hints_and_the_stderr_copy() {
+    let mut env = TestEnv::without_keychain();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOG", "off");
+    let run = env.get("quay.io");
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (1, "credentials not found in native keychain\n", "")
+    );
+    // a warning not shown is not remembered as shown
+    env.unset("DOCKER_CREDENTIAL_DEEPGRAM_LOG");
+    let run = env.get("quay.io");
+    assert!(run.stderr.contains("no keychain is reachable"), "{run:?}");
+    // the default shows the no-key hint exactly once
+    let mut env = TestEnv::file_store();
+    env.unset("DOCKER_CREDENTIAL_DEEPGRAM_LOG");
+    let run = env.get("quay.io");
+    assert_eq!(run.stderr.matches("hint:").count(), 1, "{run:?}");
+    assert!(run.stderr.contains("no Deepgram API key"), "{run:?}");
+}
+
+#[test]
+fn list_never_reads_stdin() {
+    let env = TestEnv::file_store();
+    env.store("https://quay.io", "alice", "pw").ok();
+    // a client that keeps stdin open: `list` must answer without waiting for EOF
+    let mut child = env
+        .command(&["list"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "list waited for stdin"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    drop(stdin);
+    let run = support::finish(child);
+    assert_eq!(run.stdout, "{\"https://quay.io\":\"alice\"}\n", "{run:?}");
+    // bytes that are not UTF-8 are not ours to judge
+    let run = env.run(&["list"], b"\xff\xfe\n");
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "{\"https://quay.io\":\"alice\"}\n")
+    );
+}
