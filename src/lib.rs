@@ -32,3 +32,4 @@ pub mod sanitize;
 pub mod secret;
 pub mod store;
 pub mod tag;
+pub mod tls;
