@@ -124,27 +124,35 @@ impl Config {
     /// Loads `dir/config.toml` (if present) and applies environment overrides.
     pub fn load_from(dir: PathBuf) -> Result<Config, ConfigError> {
         let path = dir.join(CONFIG_FILE);
-        let file = match crate::files::read_optional(&path) {
-            Ok(None) => FileConfig::default(),
-            Ok(Some(bytes)) => {
-                let text = String::from_utf8(bytes).map_err(|_| ConfigError::File {
-                    path: path.clone(),
-                    message: "not valid UTF-8".into(),
-                })?;
-                toml::from_str(&text).map_err(|err| ConfigError::File {
-                    path: path.clone(),
-                    message: err.message().to_string()
-                        + &err
-                            .span()
-                            .map(|span| format!(" (at byte {})", span.start))
-                            .unwrap_or_default(),
-                })?
-            }
+        let text = match crate::files::read_optional(&path) {
+            // No file means the same as an empty one: all defaults.
+            Ok(None) => String::new(),
+            Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|_| ConfigError::File {
+                path: path.clone(),
+                message: "not valid UTF-8".into(),
+            })?,
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
+        let mut config = Config::from_toml(dir, &text)?;
+        config.apply_env()?;
+        Ok(config)
+    }
+
+    /// The defaults overridden by `text`, the contents of `dir/config.toml`; errors name that
+    /// file. Reads no file and no environment variable (the fuzz target `config_toml` calls
+    /// it); [`Config::load_from`] adds the environment on top.
+    pub fn from_toml(dir: PathBuf, text: &str) -> Result<Config, ConfigError> {
+        let path = dir.join(CONFIG_FILE);
+        let file: FileConfig = toml::from_str(text).map_err(|err| ConfigError::File {
+            path: path.clone(),
+            message: err.message().to_string()
+                + &err
+                    .span()
+                    .map(|span| format!(" (at byte {})", span.start))
+                    .unwrap_or_default(),
+        })?;
         let mut config = Config::defaults(dir);
         config.apply_file(file, &path)?;
-        config.apply_env()?;
         Ok(config)
     }
 

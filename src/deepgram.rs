@@ -200,23 +200,7 @@ impl Client {
     pub fn list_projects(&self) -> Result<Vec<Project>, ApiError> {
         let url = format!("{}/v1/projects", self.base_url);
         let body = self.send(&url, None, "")?;
-        let projects = body
-            .get("projects")
-            .and_then(Value::as_array)
-            .ok_or_else(|| malformed(&url, "no `projects` array"))?;
-        Ok(projects
-            .iter()
-            .filter_map(|p| {
-                Some(Project {
-                    project_id: p.get("project_id")?.as_str()?.to_string(),
-                    name: p
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
-                })
-            })
-            .collect())
+        parse_projects(&body).ok_or_else(|| malformed(&url, "no `projects` array"))
     }
 
     /// `POST /v1/projects/{project}/self-hosted/distribution/credentials`, once.
@@ -379,6 +363,27 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
+/// The projects of a `GET /v1/projects` answer; entries without a string `project_id` are
+/// skipped, a missing `name` is empty. `None` when there is no `projects` array.
+pub fn parse_projects(body: &Value) -> Option<Vec<Project>> {
+    let projects = body.get("projects")?.as_array()?;
+    Some(
+        projects
+            .iter()
+            .filter_map(|p| {
+                Some(Project {
+                    project_id: p.get("project_id")?.as_str()?.to_string(),
+                    name: p
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                })
+            })
+            .collect(),
+    )
+}
+
 /// Any of the three documented error bodies.
 pub fn parse_detail(text: &str) -> ApiDetail {
     let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) else {
@@ -416,14 +421,18 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-enum ParseCreated {
+/// Why a create response gave no usable credential.
+#[derive(Debug)]
+pub enum ParseCreated {
+    /// The credential `id` exists on the server but the answer had no secret.
     NoSecret(String),
+    /// Not a create response: what is missing.
     Shape(String),
 }
 
 /// Flat `{distribution_credentials_id, username, secret, ...}` or wrapped
 /// `{member, distribution_credentials: {...}}`; `username` derived as `deepgram+<id>` when absent.
-fn parse_created(value: &Value) -> Result<CreatedCredential, ParseCreated> {
+pub fn parse_created(value: &Value) -> Result<CreatedCredential, ParseCreated> {
     let inner = value
         .get("distribution_credentials")
         .filter(|v| v.is_object());

@@ -14,6 +14,8 @@ pub mod env;
 pub mod error;
 pub mod export;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod kubelet;
 pub mod lock;
 pub mod log;
