@@ -9,7 +9,12 @@ use std::time::Duration;
 #[error("invalid duration {0:?}: use a number with a unit, e.g. 30s, 500ms, 5m or 1h30m")]
 pub struct DurationError(pub String);
 
-/// Parses `1h30m`, `45s`, `250ms`, `1.5s`, `0`; a bare number is seconds.
+/// The longest duration Go's `time.Duration` (an int64 of nanoseconds) can hold, about 292
+/// years. Longer values are no duration to the kubelet, lose precision here and overflow
+/// `Instant` arithmetic (found by fuzz/duration).
+pub const MAX: Duration = Duration::from_nanos(i64::MAX as u64);
+
+/// Parses `1h30m`, `45s`, `250ms`, `1.5s`, `0`; a bare number is seconds. At most [`MAX`].
 pub fn parse(text: &str) -> Result<Duration, DurationError> {
     let invalid = || DurationError(text.to_string());
     let trimmed = text.trim();
@@ -17,7 +22,9 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
         return Err(invalid());
     }
     if let Ok(seconds) = trimmed.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
+        return Some(Duration::from_secs(seconds))
+            .filter(|total| *total <= MAX)
+            .ok_or_else(invalid);
     }
     let mut total = Duration::ZERO;
     let mut rest = trimmed;
@@ -43,7 +50,11 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
             _ => return Err(invalid()),
         };
         rest = &rest[unit_len..];
-        total += Duration::try_from_secs_f64(number * unit_seconds).map_err(|_| invalid())?;
+        let part = Duration::try_from_secs_f64(number * unit_seconds).map_err(|_| invalid())?;
+        total = total
+            .checked_add(part)
+            .filter(|total| *total <= MAX)
+            .ok_or_else(invalid)?;
     }
     Ok(total)
 }
@@ -89,6 +100,25 @@ mod tests {
         assert_eq!(
             parse("10x").unwrap_err().to_string(),
             "invalid duration \"10x\": use a number with a unit, e.g. 30s, 500ms, 5m or 1h30m"
+        );
+    }
+
+    #[test]
+    fn longer_than_go_allows_is_an_error_not_a_panic() {
+        // Found by fuzz/duration: the sum overflowed (a panic), and a huge value did not
+        // survive format and parse.
+        for bad in [
+            "10000000000000000000s10000000000000000000s",
+            "1011211110201111h3m",
+            "18446744073709551615",
+            "2562048h",
+        ] {
+            assert_eq!(parse(bad), Err(DurationError(bad.into())), "{bad:?}");
+        }
+        assert_eq!(parse("2562047h"), Ok(Duration::from_secs(2562047 * 3600)));
+        assert_eq!(
+            parse(&format(MAX)),
+            Ok(Duration::new(MAX.as_secs(), 854_000_000))
         );
     }
 
