@@ -50,17 +50,25 @@ pub fn canonical(server: &str) -> String {
         Some(slash) => without_query.split_at(slash),
         None => (without_query, ""),
     };
-    let host = normalise_authority(authority.trim_end());
-    let host = host.trim_end();
-    let host = if DOCKER_HUB_HOSTS.contains(&host) {
-        "docker.io"
-    } else {
-        host
-    };
     let path = path.trim_end_matches(|c: char| c == '/' || c.is_whitespace());
     let path = match path {
         "/v1" | "/v2" => "",
         other => other,
+    };
+    // Trimmed only where the host ends the key (before and after `:443` is cut): trimming
+    // before a path could join `https:` and `//` into a scheme.
+    let host = if path.is_empty() {
+        normalise_authority(authority.trim_end())
+            .trim_end()
+            .to_string()
+    } else {
+        normalise_authority(authority)
+    };
+    let host = host.as_str();
+    let host = if DOCKER_HUB_HOSTS.contains(&host) {
+        "docker.io"
+    } else {
+        host
     };
     format!("{host}{path}")
 }
@@ -176,7 +184,8 @@ mod tests {
     #[test]
     fn keys_are_stable_when_canonicalised_again() {
         // Found by fuzz/docker_stdin: whitespace left before `?`, `/` or `:443`, and a
-        // doubled scheme, made a key that a second pass changed.
+        // doubled scheme, made a key that a second pass changed; so did a scheme joined by
+        // trimming inside.
         for (server, key) in [
             (
                 "x.`\"Username\": \"uoq_/\0\0\0L\u{2}: \"]ml.exampe\"l,  ?",
@@ -188,6 +197,8 @@ mod tests {
             ("https://https://quay.io", "quay.io"),
             ("https:// Quay.io/team /", "quay.io/team"),
             ("quay.io/a b", "quay.io/a b"),
+            ("quay.io /v2/", "quay.io"),
+            ("https:    //[::1]:448/v2/", "https:    //[::1]:448/v2"),
         ] {
             assert_eq!(canonical(server), key, "{server:?}");
             assert_eq!(canonical(key), key, "{key:?}");
