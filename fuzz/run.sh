@@ -41,7 +41,7 @@ start=$SECONDS
 mkdir -p corpus
 nice -n 15 "${fuzz[@]}" build "${build[@]}" >corpus/build.log 2>&1 ||
   { cat corpus/build.log >&2; exit 1; }
-echo "built ${#targets[@]} targets in $((SECONDS - start)) s; fuzzing each for $seconds s"
+echo "built in $((SECONDS - start)) s; fuzzing ${#targets[@]} targets for $seconds s each"
 
 failed=()
 for target in "${targets[@]}"; do

@@ -2,11 +2,12 @@
 //! in `{member, distribution_credentials}`.
 //!
 //! Invariants: no panic; a parsed credential has a non-empty id, username and secret, the
-//! username is `deepgram+<id>` when the answer has none, and its `Debug` never shows the
-//! secret; an answer without a secret names the credential it created.
+//! username is `deepgram+<id>` when the answer has none, and its `Debug` is the same
+//! whatever the secret; an answer without a secret names the credential it created.
 #![no_main]
 
 use docker_credential_deepgram::deepgram::{self, ParseCreated};
+use docker_credential_deepgram::secret::Secret;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -26,16 +27,10 @@ fuzz_target!(|data: &[u8]| {
             if !has_username {
                 assert_eq!(created.username, format!("deepgram+{}", created.id));
             }
-            let shown = format!("{created:?}");
-            let elsewhere = [&created.id, &created.username]
-                .into_iter()
-                .chain(created.created.as_ref())
-                .chain(created.comment.as_ref())
-                .chain(created.scopes.iter())
-                .any(|field| field.contains(secret));
-            if secret.len() >= 4 && !elsewhere && !"REDACTED".contains(secret) {
-                assert!(!shown.contains(secret), "Debug shows the secret");
-            }
+            // Debug is the same whatever the secret: it never shows it.
+            let mut blank = created.clone();
+            blank.secret = Secret::new("");
+            assert_eq!(format!("{created:?}"), format!("{blank:?}"));
         }
         Err(ParseCreated::NoSecret(id)) => assert!(!id.is_empty()),
         Err(ParseCreated::Shape(reason)) => assert!(!reason.is_empty()),
