@@ -226,23 +226,31 @@ impl Config {
             err => ConfigError::Untrusted(err),
         })?;
         let path = dir.join(CONFIG_FILE);
-        let mut config = Config::defaults(dir);
-        match crate::files::read_trusted(&path) {
-            Ok(None) => {}
-            Ok(Some(bytes)) => {
-                let text = String::from_utf8(bytes).map_err(|_| ConfigError::File {
-                    path: path.clone(),
-                    line: 1,
-                    message: "not valid UTF-8".into(),
-                })?;
-                config.apply_text(&text, &path)?;
-            }
+        let text = match crate::files::read_trusted(&path) {
+            // No file means the same as an empty one: all defaults.
+            Ok(None) => String::new(),
+            Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|_| ConfigError::File {
+                path: path.clone(),
+                line: 1,
+                message: "not valid UTF-8".into(),
+            })?,
             Err(crate::files::TrustError::Io(source)) => {
                 return Err(ConfigError::Read { path, source });
             }
             Err(err) => return Err(ConfigError::Untrusted(err)),
-        }
+        };
+        let mut config = Config::from_toml(dir, &text)?;
         config.apply_env()?;
+        Ok(config)
+    }
+
+    /// The defaults overridden by `text`, the contents of `dir/config.toml`; errors name that
+    /// file, the line and the key. Reads no file and no environment variable (the fuzz target
+    /// `config_toml` calls it); [`Config::load_from`] adds the trust checks and the environment.
+    pub fn from_toml(dir: PathBuf, text: &str) -> Result<Config, ConfigError> {
+        let path = dir.join(CONFIG_FILE);
+        let mut config = Config::defaults(dir);
+        config.apply_text(text, &path)?;
         Ok(config)
     }
 

@@ -18,6 +18,8 @@ pub mod env;
 pub mod error;
 pub mod export;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod hygiene;
 pub mod kubelet;

@@ -640,7 +640,7 @@ fn complete_put(
     );
 }
 
-fn decode_record(value: &Secret, slot: &Slot) -> Result<StoredCredential, StoreError> {
+pub(crate) fn decode_record(value: &Secret, slot: &Slot) -> Result<StoredCredential, StoreError> {
     let record: Record =
         serde_json::from_str(value.expose()).map_err(|_| StoreError::Keychain {
             detail: format!(
