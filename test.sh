@@ -12,9 +12,11 @@ cd "$(dirname "$0")"
 # Debian packages the tests drive: a real Secret Service, the docker CLI's peers, a registry,
 # and a private Docker engine (docker.io brings dockerd, containerd and runc; apparmor, which
 # its containers need where the kernel enables AppArmor, as Debian's does; busybox-static for a
-# runnable test image; procps for `kill`, which stops the engine by pid).
+# runnable test image; procps for `kill`, which stops the engine by pid; zsh and fish to check
+# the completion scripts; groff, which checks the man page).
 packages=(dbus-daemon dbus-x11 gnome-keyring libsecret-tools skopeo docker-registry apache2-utils
-  golang-docker-credential-helpers hyperfine podman docker.io apparmor busybox-static procps)
+  golang-docker-credential-helpers hyperfine podman docker.io apparmor busybox-static procps
+  zsh fish groff-base)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

@@ -5,6 +5,7 @@
 //! "Architecture" section for the map.
 
 pub mod app;
+pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod config_edit;
