@@ -13,10 +13,10 @@ cd "$(dirname "$0")"
 # and a private Docker engine (docker.io brings dockerd, containerd and runc; apparmor, which
 # its containers need where the kernel enables AppArmor, as Debian's does; busybox-static for a
 # runnable test image; procps for `kill`, which stops the engine by pid; zsh and fish to check
-# the completion scripts; groff, which checks the man page).
+# the completion scripts; groff and man-db, which check the man page).
 packages=(dbus-daemon dbus-x11 gnome-keyring libsecret-tools skopeo docker-registry apache2-utils
   golang-docker-credential-helpers hyperfine podman docker.io apparmor busybox-static procps
-  zsh fish groff-base)
+  zsh fish groff-base man-db)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
@@ -36,6 +36,12 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "test.sh: cargo not found: install Rust 1.89 or newer (https://rustup.rs)" >&2
   exit 1
+fi
+
+# tests/deb.rs builds the Debian package with cargo-deb.
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "test.sh: installing cargo-deb (cargo install cargo-deb --locked)" >&2
+  cargo install cargo-deb --locked
 fi
 
 # No display: a keychain prompt must fail at once rather than wait for a click.
