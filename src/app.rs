@@ -3,11 +3,13 @@
 //! Protocol commands (`get`, `store`, `erase`, `list`, `version`) follow Docker's rules: exactly
 //! one argument, the answer or the one-line error on stdout, exit 1 on error, diagnostics on
 //! stderr. Human-facing commands (`login`, `logout`, `status`, `configure`, `export`,
-//! `kubelet`) keep stdout for their output (and `--help`) and put errors on stderr.
+//! `kubelet`, `completions`) are parsed by clap (`cli`), keep stdout for their output (and
+//! `--help`) and put errors on stderr; a usage error there exits 2 with clap's message.
 
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
 
+use crate::cli::{self, Cli, Command, NAME};
 use crate::cmd;
 use crate::config::Config;
 use crate::error::Error;
@@ -17,20 +19,8 @@ use crate::registry;
 use crate::store::Store;
 use crate::store::index::Index;
 
-const NAME: &str = "docker-credential-deepgram";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const USAGE: &str = "Usage: docker-credential-deepgram <store|get|erase|list|version>";
-const MORE_USAGE: &str = "\
-Other commands:
-  login        save a Deepgram API key (read from stdin, or prompted without echo);
-               --project ID also saves the project to create credentials in
-  logout       remove the saved Deepgram API key (--all: also erase stored credentials)
-  status       show stored credentials, their Deepgram ids and unfinished creates (--json)
-  doctor       check the whole chain: PATH, client configs, keychain, API key, registry (--json)
-  configure    register this helper with Docker and podman/skopeo/buildah (--help: options)
-  export       print a Kubernetes pull secret for a provisioning registry (--help: options)
-  kubelet      answer a kubelet CredentialProviderRequest on stdin
-See the README for configuration and environment variables.";
 
 /// How a command's errors are shown.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -55,8 +45,13 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Help(text)) => {
-            let _ = writeln!(stdout, "{text}");
+            let _ = write!(stdout, "{text}");
             ExitCode::SUCCESS
+        }
+        Err(err @ Error::Cli(_)) => {
+            // clap's own text: the error, a suggestion where there is one, the usage.
+            eprint!("{err}");
+            ExitCode::from(err.exit_code())
         }
         Err(err) => {
             report(audience, &err, &mut stdout);
@@ -84,17 +79,19 @@ fn report(audience: Audience, err: &Error, stdout: &mut impl Write) {
     }
 }
 
+/// The protocol commands are answered here, before clap: `get` is on every pull's path, and
+/// Docker expects their usage errors on stdout. Everything else goes through [`cli`].
 fn run(
     args: &[String],
     stdin: &mut impl Read,
     stdout: &mut impl Write,
 ) -> (Audience, Result<(), Error>) {
     let Some(command) = args.first() else {
-        return (Audience::Protocol, Err(usage_error()));
+        return (Audience::Protocol, Err(usage_error(None)));
     };
     let mut protocol_command = |run: fn(&str, &mut dyn Write) -> Result<(), Error>| {
         if args.len() != 1 {
-            return (Audience::Protocol, Err(usage_error()));
+            return (Audience::Protocol, Err(usage_error(None)));
         }
         let result = protocol::read_input(&mut *stdin)
             .map_err(Error::from)
@@ -108,34 +105,67 @@ fn run(
         // The reference helpers never read stdin for `list`: a client that keeps the pipe open
         // must not hang us, and whatever it sends is not ours to judge.
         "list" if args.len() == 1 => (Audience::Protocol, list(stdout)),
-        "list" => (Audience::Protocol, Err(usage_error())),
         "version" | "--version" | "-v" if args.len() == 1 => (
             Audience::Protocol,
             writeln!(stdout, "{NAME} {VERSION}").map_err(Error::Output),
         ),
-        "--help" | "-h" | "help" => (
-            Audience::Human,
-            writeln!(stdout, "{USAGE}\n{MORE_USAGE}").map_err(Error::Output),
-        ),
-        "login" => (
-            Audience::Human,
-            cmd::login::login(&args[1..], stdin, stdout),
-        ),
-        "logout" => (Audience::Human, cmd::login::logout(&args[1..], stdout)),
-        "kubelet" => (
-            Audience::Human,
-            cmd::kubelet::run(&args[1..], stdin, stdout),
-        ),
-        "export" => (Audience::Human, cmd::export::run(&args[1..], stdout)),
-        "configure" => (Audience::Human, cmd::configure::run(&args[1..], stdout)),
-        "status" => (Audience::Human, cmd::status::run(&args[1..], stdout)),
-        "doctor" => (Audience::Human, cmd::doctor::run(&args[1..], stdout)),
-        _ => (Audience::Protocol, Err(usage_error())),
+        "list" | "version" | "--version" | "-v" => (Audience::Protocol, Err(usage_error(None))),
+        _ => human(args, stdin, stdout),
     }
 }
 
-fn usage_error() -> Error {
-    eprintln!("{MORE_USAGE}");
+/// Everything but the protocol commands: parsed by clap, errors on stderr.
+fn human(
+    args: &[String],
+    stdin: &mut impl Read,
+    stdout: &mut impl Write,
+) -> (Audience, Result<(), Error>) {
+    use clap::Parser;
+    use clap::error::ErrorKind;
+    let cli =
+        match Cli::try_parse_from(std::iter::once(NAME).chain(args.iter().map(String::as_str))) {
+            Ok(cli) => cli,
+            Err(err) => {
+                let text = err.render().to_string();
+                return match err.kind() {
+                    ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                        (Audience::Human, Err(Error::Help(text)))
+                    }
+                    // Not a command at all: for Docker, the protocol's usage error on stdout; for a
+                    // person, clap's suggestion ("a similar subcommand exists") and the commands.
+                    _ if !cli::is_command(&args[0]) => {
+                        let reason = text.split("\n\nUsage:").next().unwrap_or(&text);
+                        (Audience::Protocol, Err(usage_error(Some(reason))))
+                    }
+                    _ => (Audience::Human, Err(Error::Cli(text))),
+                };
+            }
+        };
+    let result = match cli.command {
+        Command::Login(args) => cmd::login::login(&args, stdin, stdout),
+        Command::Logout(args) => cmd::login::logout(&args, stdout),
+        Command::Status(args) => cmd::status::run(&args, stdout),
+        Command::Doctor(args) => cmd::doctor::run(&args, stdout),
+        Command::Configure(args) => cmd::configure::run(&args, stdout),
+        Command::Export(args) => cmd::export::run(&args, stdout),
+        Command::Kubelet => cmd::kubelet::run(stdin, stdout),
+        Command::Completions(args) => stdout
+            .write_all(&cli::completion(args.shell))
+            .map_err(Error::Output),
+        // Answered in `run` before clap; never reached.
+        Command::Get | Command::Store | Command::Erase | Command::List | Command::Version => {
+            return (Audience::Protocol, Err(usage_error(None)));
+        }
+    };
+    (Audience::Human, result)
+}
+
+/// The protocol's usage line (for stdout); stderr gets `reason` and the list of commands.
+fn usage_error(reason: Option<&str>) -> Error {
+    if let Some(reason) = reason {
+        eprintln!("{}\n", reason.trim_end());
+    }
+    eprintln!("{}", cli::command_list());
     Error::Usage(USAGE.to_string())
 }
 

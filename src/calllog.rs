@@ -83,7 +83,7 @@ pub fn record(args: &[String], started: Instant, result: &Result<(), Error>) {
 fn error_kind(err: &Error) -> &'static str {
     match err {
         Error::NotFound { .. } => "not-found",
-        Error::Usage(_) => "usage",
+        Error::Usage(_) | Error::Cli(_) => "usage",
         Error::Protocol(_) => "protocol",
         Error::Config(_) => "config",
         Error::Store(_) | Error::Put(_) => "store",

@@ -34,6 +34,10 @@ pub enum Error {
     /// `--help` of a human-facing command: not a failure; the text goes to stdout.
     #[error("{0}")]
     Help(String),
+    /// A human-facing command's arguments did not parse: clap's text (the error, a suggestion
+    /// where there is one, the usage), shown on stderr as it is.
+    #[error("{0}")]
+    Cli(String),
     #[error("cannot write the answer: {0}")]
     Output(std::io::Error),
 }
@@ -67,6 +71,10 @@ impl Error {
     }
 
     pub fn exit_code(&self) -> u8 {
-        1
+        match self {
+            // clap's convention (and most tools'): 2 for a command line that does not parse.
+            Error::Cli(_) => 2,
+            _ => 1,
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod calllog;
+pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod config_edit;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::Options;
+use crate::cli::ConfigureArgs;
 use crate::config::Config;
 use crate::configure::{self, FilePlan, Held};
 use crate::env::{self, clients};
@@ -24,24 +24,11 @@ use crate::store::{BackendKind, Store, StoredCredential};
 const DEFAULT_KUBELET_CONFIG: &str = "/etc/kubernetes/credential-provider.yaml";
 const DEFAULT_STATE_DIR: &str = "/var/lib/docker-credential-deepgram";
 
-pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
-    let options = Options::parse(
-        "configure",
-        args,
-        &["kubelet-config", "state-dir"],
-        &[
-            "dry-run",
-            "undo",
-            "force",
-            "migrate",
-            "no-migrate",
-            "kubelet",
-        ],
-    )?;
-    refuse_contradictions(&options)?;
+pub fn run(args: &ConfigureArgs, out: &mut impl Write) -> Result<(), Error> {
+    refuse_contradictions(args)?;
     let config = Config::load()?;
-    if options.flag("kubelet") {
-        return kubelet(&options, &config, out);
+    if args.kubelet {
+        return kubelet(args, &config, out);
     }
     let home = env::var(clients::HOME).map(PathBuf::from).ok_or_else(|| {
         Error::Command(
@@ -49,9 +36,9 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
         )
     })?;
     let targets = configure::targets(&env::var, &home);
-    let undo = options.flag("undo");
+    let undo = args.undo;
     let plan_options = configure::Options {
-        force: options.flag("force"),
+        force: args.force,
         undo,
     };
     let hosts = config.registry_hosts();
@@ -75,8 +62,8 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
         .map_err(Error::Output);
     }
 
-    let dry_run = options.flag("dry-run");
-    let store = settle_plaintext(&config, &mut plans, !options.flag("no-migrate"))?;
+    let dry_run = args.dry_run;
+    let store = settle_plaintext(&config, &mut plans, !args.no_migrate)?;
     if !dry_run {
         if let Some(store) = &store {
             store_migrations(store, &plans)?;
@@ -120,24 +107,28 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
 }
 
 /// Flags that contradict each other are refused rather than one silently winning.
-fn refuse_contradictions(options: &Options) -> Result<(), Error> {
+fn refuse_contradictions(args: &ConfigureArgs) -> Result<(), Error> {
     let pairs = [
-        ("undo", "migrate"),
-        ("undo", "no-migrate"),
-        ("undo", "kubelet"),
-        ("migrate", "no-migrate"),
-        ("kubelet", "migrate"),
-        ("kubelet", "no-migrate"),
+        (("undo", args.undo), ("migrate", args.migrate)),
+        (("undo", args.undo), ("no-migrate", args.no_migrate)),
+        (("undo", args.undo), ("kubelet", args.kubelet)),
+        (("migrate", args.migrate), ("no-migrate", args.no_migrate)),
+        (("kubelet", args.kubelet), ("migrate", args.migrate)),
+        (("kubelet", args.kubelet), ("no-migrate", args.no_migrate)),
     ];
-    for (a, b) in pairs {
-        if options.flag(a) && options.flag(b) {
+    for ((a, a_set), (b, b_set)) in pairs {
+        if a_set && b_set {
             return Err(Error::Command(format!(
                 "configure: --{a} and --{b} contradict each other: use one"
             )));
         }
     }
-    for valued in ["kubelet-config", "state-dir"] {
-        if options.value(valued).is_some() && !options.flag("kubelet") {
+    let valued = [
+        ("kubelet-config", args.kubelet_config.is_some()),
+        ("state-dir", args.state_dir.is_some()),
+    ];
+    for (valued, given) in valued {
+        if given && !args.kubelet {
             return Err(Error::Command(format!(
                 "configure: --{valued} goes with --kubelet: add it, or drop --{valued}"
             )));
@@ -280,18 +271,23 @@ fn report(
 }
 
 /// `--kubelet`: a CredentialProviderConfig for this binary, written or printed.
-fn kubelet(options: &Options, config: &Config, out: &mut impl Write) -> Result<(), Error> {
-    let path = PathBuf::from(
-        options
-            .value("kubelet-config")
-            .unwrap_or(DEFAULT_KUBELET_CONFIG),
-    );
-    let state_dir = options.value("state-dir").unwrap_or(DEFAULT_STATE_DIR);
-    if !Path::new(state_dir).is_absolute() {
+fn kubelet(args: &ConfigureArgs, config: &Config, out: &mut impl Write) -> Result<(), Error> {
+    let path = args
+        .kubelet_config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_KUBELET_CONFIG));
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
+    if !state_dir.is_absolute() {
         return Err(Error::Command(format!(
-            "configure: --state-dir {state_dir} is a relative path; the kubelet starts the plugin in another directory: use an absolute path"
+            "configure: --state-dir {} is a relative path; the kubelet starts the plugin in another directory: use an absolute path",
+            state_dir.display()
         )));
     }
+    let state_dir = state_dir.display().to_string();
+    let state_dir = state_dir.as_str();
     let binary = std::env::current_exe()
         .map_err(|err| Error::Command(format!("configure: cannot locate this binary: {err}")))?;
     let name = binary
@@ -315,7 +311,7 @@ fn kubelet(options: &Options, config: &Config, out: &mut impl Write) -> Result<(
         bin_dir.display(),
         super::node_login_command(Path::new(state_dir), &name),
     );
-    if options.flag("dry-run") {
+    if args.dry_run {
         out.write_all(yaml.as_bytes()).map_err(Error::Output)?;
         eprintln!("{instructions}");
         return Ok(());
@@ -327,7 +323,7 @@ fn kubelet(options: &Options, config: &Config, out: &mut impl Write) -> Result<(
         Some(bytes) if bytes == yaml.as_bytes() => {
             writeln!(out, "{}: already configured", path.display()).map_err(Error::Output)?;
         }
-        Some(_) if !options.flag("force") => {
+        Some(_) if !args.force => {
             return Err(Error::Command(format!(
                 "configure: {} exists with other contents (it may configure other providers): merge the output of `configure --kubelet --dry-run` by hand, or rerun with --force to replace it (a .bak is kept)",
                 path.display()

@@ -2,26 +2,19 @@
 //! prints the report on stdout; exit 1 (with one line on stderr) when a check failed.
 
 use std::io::Write;
-use std::path::PathBuf;
 
-use super::Options;
+use crate::cli::DoctorArgs;
 use crate::doctor::{self, Context, render};
 use crate::error::Error;
 
-pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
-    let options = Options::parse(
-        "doctor",
-        args,
-        &["registry", "kubelet-config"],
-        &["json", "offline"],
-    )?;
+pub fn run(args: &DoctorArgs, out: &mut impl Write) -> Result<(), Error> {
     let doctor_options = doctor::Options {
-        offline: options.flag("offline"),
-        registry: options.value("registry").map(str::to_string),
-        kubelet_config: options.value("kubelet-config").map(PathBuf::from),
+        offline: args.offline,
+        registry: args.registry.clone(),
+        kubelet_config: args.kubelet_config.clone(),
     };
     let checks = doctor::run(&doctor_options, &Context::from_env());
-    let text = if options.flag("json") {
+    let text = if args.json {
         render::json(&checks)
     } else {
         render::lines(&checks)

@@ -7,7 +7,7 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use super::Options;
+use crate::cli::ExportArgs;
 use crate::config::Config;
 use crate::error::Error;
 use crate::export::{self, ExportFormat};
@@ -15,31 +15,26 @@ use crate::provision::{self, Outcome};
 use crate::registry;
 use crate::store::Store;
 
-pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
-    let options = Options::parse(
-        "export",
-        args,
-        &["registry", "name", "namespace", "format"],
-        &["force"],
-    )?;
-    let format: ExportFormat = options
-        .value("format")
+pub fn run(args: &ExportArgs, out: &mut impl Write) -> Result<(), Error> {
+    let format: ExportFormat = args
+        .format
+        .as_deref()
         .unwrap_or("secret")
         .parse()
         .map_err(|err: export::ExportError| Error::Command(format!("export: {err}")))?;
-    let name = options.value("name").unwrap_or(export::DEFAULT_SECRET_NAME);
-    let namespace = options.value("namespace");
+    let name = args.name.as_deref().unwrap_or(export::DEFAULT_SECRET_NAME);
+    let namespace = args.namespace.as_deref();
     for value in [Some(name), namespace].into_iter().flatten() {
         export::validate_name(value).map_err(|err| Error::Command(format!("export: {err}")))?;
     }
-    if io::stdout().is_terminal() && !options.flag("force") {
+    if io::stdout().is_terminal() && !args.force {
         return Err(Error::Command(
             "export: refusing to print a secret to a terminal: pipe it (`| kubectl apply -f -`) or pass --force"
                 .into(),
         ));
     }
     let config = Config::load()?;
-    let key = match options.value("registry") {
+    let key = match args.registry.as_deref() {
         Some(registry) => registry::canonical(registry),
         None => config.registries.first().cloned().ok_or_else(|| {
             Error::Command("export: no provisioning registry is configured: pass --registry".into())

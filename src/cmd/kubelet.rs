@@ -9,7 +9,6 @@
 
 use std::io::{Read, Write};
 
-use super::Options;
 use crate::config::Config;
 use crate::error::Error;
 use crate::kubelet::{self, Auth};
@@ -17,8 +16,7 @@ use crate::provision::{self, Outcome};
 use crate::registry;
 use crate::store::Store;
 
-pub fn run(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Result<(), Error> {
-    Options::parse("kubelet", args, &[], &[])?;
+pub fn run(stdin: &mut impl Read, out: &mut impl Write) -> Result<(), Error> {
     let mut input = Vec::new();
     stdin
         .take(kubelet::MAX_REQUEST_BYTES as u64 + 1)

@@ -10,7 +10,7 @@
 
 use std::io::{self, IsTerminal, Read, Write};
 
-use super::Options;
+use crate::cli::{LoginArgs, LogoutArgs};
 use crate::config::Config;
 use crate::deepgram::{Client, Project, Timeouts};
 use crate::env;
@@ -22,10 +22,10 @@ use crate::store::Store;
 const MAX_KEY_INPUT: u64 = 64 * 1024;
 const BINARY: &str = "docker-credential-deepgram";
 
-pub fn login(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Result<(), Error> {
-    let options = Options::parse("login", args, &["project"], &[])?;
-    let chosen = options
-        .value("project")
+pub fn login(args: &LoginArgs, stdin: &mut impl Read, out: &mut impl Write) -> Result<(), Error> {
+    let chosen = args
+        .project
+        .as_deref()
         .map(|id| id.trim().to_string())
         .map(|id| {
             if id.is_empty() {
@@ -148,8 +148,7 @@ fn read_api_key(stdin: &mut impl Read) -> Result<Secret, Error> {
 /// `logout`: forgets the saved API key everywhere `get` reads it (the keychain and the 0600
 /// file an earlier fallback left), and says where it was; with `--all`, also erases every
 /// stored registry credential (the local copies: the Deepgram credentials stay in the project).
-pub fn logout(args: &[String], out: &mut impl Write) -> Result<(), Error> {
-    let options = Options::parse("logout", args, &[], &["all"])?;
+pub fn logout(args: &LogoutArgs, out: &mut impl Write) -> Result<(), Error> {
     let config = Config::load()?;
     let store = Store::open(&config)?;
     let places = store.remove_api_key()?;
@@ -162,7 +161,7 @@ pub fn logout(args: &[String], out: &mut impl Write) -> Result<(), Error> {
         )
     };
     writeln!(out, "{message}").map_err(Error::Output)?;
-    if options.flag("all") {
+    if args.all {
         for (key, entry) in store.index()?.entries {
             store.erase(&key)?;
             let remote = match &entry.provisioned {

@@ -11,15 +11,14 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::Options;
+use crate::cli::StatusArgs;
 use crate::config::{Config, Provision};
 use crate::env;
 use crate::error::Error;
 use crate::provision;
 use crate::store::Store;
 
-pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
-    let options = Options::parse("status", args, &[], &["json"])?;
+pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
     let config = Config::load()?;
     let store = Store::open(&config)?;
     let index = store.index()?;
@@ -42,7 +41,7 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
         Provision::Auto => config.registries.join(", "),
         Provision::Never => "off (provision = \"never\")".to_string(),
     };
-    if options.flag("json") {
+    if args.json {
         let value = json!({
             "config_dir": config.dir.display().to_string(),
             "store": store.backend_kind().as_str(),
