@@ -171,8 +171,8 @@ fn create(
     key: &str,
     api_key: Secret,
 ) -> Result<StoredCredential, ProvisionError> {
-    let client = Client::new(
-        &config.api_url,
+    let client = api_client(
+        config,
         api_key,
         Timeouts {
             connect: config.connect_timeout,
@@ -258,6 +258,15 @@ fn replay(remembered: outage::Remembered) -> Result<Outcome, ProvisionError> {
             note,
         })
     }
+}
+
+/// The API client for `config`: its `api_url`, `api_path` and the shared agent rules.
+pub fn api_client(
+    config: &Config,
+    api_key: Secret,
+    timeouts: Timeouts,
+) -> Result<Client, ApiError> {
+    Ok(Client::new(&config.api_url, api_key, timeouts)?.with_api_path(config.api_path))
 }
 
 /// `DEEPGRAM_API_KEY`, else the key saved by `login`.
