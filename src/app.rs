@@ -11,8 +11,9 @@ use std::process::ExitCode;
 use crate::cmd;
 use crate::config::Config;
 use crate::error::Error;
+use crate::lifecycle;
 use crate::protocol;
-use crate::provision::{self, Outcome};
+use crate::provision::Outcome;
 use crate::registry;
 use crate::store::Store;
 use crate::store::index::Index;
@@ -142,7 +143,7 @@ fn get(input: &str, out: &mut dyn Write) -> Result<(), Error> {
     crate::debug!("get {server:?} (key {key})");
     let config = Config::load()?;
     let store = Store::open(&config)?;
-    let credential = match provision::credential(&config, &store, &key)? {
+    let credential = match lifecycle::credential(&config, &store, &key)? {
         Outcome::Credential(credential) => credential,
         Outcome::NotProvisioned => return Err(Error::NotFound { hint: None }),
         Outcome::NoApiKey(hint) | Outcome::Unavailable(hint) => {

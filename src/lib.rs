@@ -19,6 +19,7 @@ pub mod files;
 pub mod http;
 pub mod hygiene;
 pub mod kubelet;
+pub mod lifecycle;
 pub mod lock;
 pub mod log;
 pub mod outage;

@@ -145,6 +145,17 @@ pub fn fetch_or_create(
         config.lock_timeout,
         &format!("creating a Deepgram distribution credential for {key}"),
     )?;
+    fetch_or_create_locked(config, store, key, api_key)
+}
+
+/// The part of [`fetch_or_create`] under the provisioning lock, which the caller holds: the
+/// store re-read, the remembered failure, the create.
+pub fn fetch_or_create_locked(
+    config: &Config,
+    store: &Store,
+    key: &str,
+    api_key: Secret,
+) -> Result<Outcome, ProvisionError> {
     if let Some(credential) = store.get(key)? {
         crate::debug!("{key} was provisioned by another process while we waited");
         return Ok(Outcome::Credential(credential));
@@ -374,6 +385,9 @@ fn keep(
             .comment
             .clone()
             .or_else(|| Some(sent_comment.to_string())),
+        // Just created: no need to ask the API whether it exists before `revalidate_after`.
+        checked_at: Some(index::unix_now()),
+        check_failed_at: None,
     };
     let first = match store.put(key, key, &credential, Some(meta.clone())) {
         Ok(()) => {

@@ -13,7 +13,8 @@ use super::Options;
 use crate::config::Config;
 use crate::error::Error;
 use crate::kubelet::{self, Auth};
-use crate::provision::{self, Outcome};
+use crate::lifecycle;
+use crate::provision::Outcome;
 use crate::registry;
 use crate::store::Store;
 
@@ -36,7 +37,7 @@ pub fn run(args: &[String], stdin: &mut impl Read, out: &mut impl Write) -> Resu
         return out.write_all(response.as_bytes()).map_err(Error::Output);
     }
     let store = Store::open(&config)?;
-    let credential = match provision::credential(&config, &store, &key)? {
+    let credential = match lifecycle::credential(&config, &store, &key)? {
         Outcome::Credential(credential) => Some(credential),
         // provision = "never" and nothing stored: the kubelet pulls without credentials.
         Outcome::NotProvisioned => None,

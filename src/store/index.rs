@@ -66,6 +66,13 @@ pub struct Provisioned {
     pub scopes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Unix seconds of the last time the API confirmed it exists (creating it counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<u64>,
+    /// Unix seconds of the last check or rotation that got no usable answer: none is tried
+    /// again for a minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_failed_at: Option<u64>,
 }
 
 /// A create that may have left a credential in the Deepgram project without a stored secret.
