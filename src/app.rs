@@ -30,6 +30,7 @@ Other commands:
   configure    register this helper with Docker and podman/skopeo/buildah (--help: options)
   export       print a Kubernetes pull secret for a provisioning registry (--help: options)
   kubelet      answer a kubelet CredentialProviderRequest on stdin
+  revoke       delete the Deepgram credential of a registry, then the local copy (--yes)
 See the README for configuration and environment variables.";
 
 /// How a command's errors are shown.
@@ -127,6 +128,7 @@ fn run(
         "export" => (Audience::Human, cmd::export::run(&args[1..], stdout)),
         "configure" => (Audience::Human, cmd::configure::run(&args[1..], stdout)),
         "status" => (Audience::Human, cmd::status::run(&args[1..], stdout)),
+        "revoke" => (Audience::Human, cmd::revoke::run(&args[1..], stdout)),
         _ => (Audience::Protocol, Err(usage_error())),
     }
 }

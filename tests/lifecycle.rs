@@ -195,3 +195,120 @@ fn the_default_revalidate_after_makes_no_request_right_after_a_create() {
     env.get("quay.io").ok();
     assert_eq!(fake.requests().len(), requests);
 }
+
+#[test]
+fn revoke_deletes_remotely_then_locally_and_the_next_get_creates_anew() {
+    let fake = FakeDeepgram::start();
+    let mut env = lifecycle_env(&fake);
+    let first = env.get("quay.io");
+    first.ok();
+    let id = only_credential(&fake);
+
+    let refused = env.run(&["revoke"], b"");
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("rerun with --yes"), "{refused:?}");
+    assert_eq!((fake.deletes(), fake.credential_ids().len()), (0, 1));
+
+    let revoked = env.run(&["revoke", "--yes"], b"");
+    revoked.ok();
+    assert_eq!(
+        revoked.stdout,
+        format!(
+            "revoked Deepgram credential {id} (deepgram+{id}) for quay.io: deleted in project {} and erased the local copy\n",
+            fake.project_id()
+        )
+    );
+    assert!(fake.credential_ids().is_empty());
+    assert_eq!(env.run(&["list"], b"").stdout, "{}\n");
+
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_PROVISION", "never");
+    let none = env.get("quay.io");
+    assert_eq!(none.stdout, "credentials not found in native keychain\n");
+    env.unset("DOCKER_CREDENTIAL_DEEPGRAM_PROVISION");
+    let again = env.get("quay.io");
+    again.ok();
+    assert_ne!(secret_of(&again), secret_of(&first));
+    assert_eq!(fake.creates(), 2);
+}
+
+#[test]
+fn revoke_of_a_credential_already_gone_still_erases_locally() {
+    let fake = FakeDeepgram::start();
+    let env = lifecycle_env(&fake);
+    env.get("quay.io").ok();
+    let id = only_credential(&fake);
+    fake.remove_credential(&id);
+    let run = env.run(
+        &["revoke", "--registry", "https://quay.io", "--yes", "--json"],
+        b"",
+    );
+    run.ok();
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(value["id"], id.as_str());
+    assert_eq!(
+        (value["already_gone"].clone(), value["deleted"].clone()),
+        (true.into(), false.into())
+    );
+    assert_eq!(env.run(&["list"], b"").stdout, "{}\n");
+}
+
+#[test]
+fn revoke_keeps_the_local_copy_when_the_api_fails_and_says_why() {
+    for (status, says) in [
+        (500, "the Deepgram API failed (500"),
+        (403, "lacks permission (403"),
+        (401, "rejected the API key (401"),
+        (429, "rate limiting this key (429"),
+    ] {
+        let fake = FakeDeepgram::start();
+        let env = lifecycle_env(&fake);
+        let first = env.get("quay.io");
+        first.ok();
+        let id = only_credential(&fake);
+        fake.set_sticky_fault("DELETE", &id, FakeDeepgram::status_fault(status));
+        let run = env.run(&["revoke", "--yes"], b"");
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr.starts_with(&format!(
+                "docker-credential-deepgram: revoke: could not delete Deepgram credential {id} for quay.io: "
+            )) && run.stderr.contains(says)
+                && run.stderr.contains("the local copy is kept"),
+            "{run:?}"
+        );
+        assert_eq!(run.stdout, "");
+        assert_eq!(secret_of(&env.get("quay.io")), secret_of(&first));
+        assert_eq!(fake.credential_ids(), vec![id]);
+    }
+    // Unreachable: nothing listens on the port any more.
+    let fake = FakeDeepgram::start();
+    let env = lifecycle_env(&fake);
+    env.get("quay.io").ok();
+    drop(fake);
+    let run = env.run(&["revoke", "--yes"], b"");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("cannot reach the Deepgram API"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("the local copy is kept"), "{run:?}");
+}
+
+#[test]
+fn revoke_refuses_what_it_did_not_create() {
+    let fake = FakeDeepgram::start();
+    let env = lifecycle_env(&fake);
+    env.store("quay.io", "robot+me", "hand-made").ok();
+    let run = env.run(&["revoke", "--yes"], b"");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("was not created by docker-credential-deepgram"),
+        "{run:?}"
+    );
+    let run = env.run(&["revoke", "--registry", "ghcr.io", "--yes"], b"");
+    assert!(
+        run.stderr.contains("nothing is stored for ghcr.io"),
+        "{run:?}"
+    );
+    assert_eq!(fake.requests().len(), 0);
+}

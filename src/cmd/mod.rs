@@ -3,9 +3,11 @@
 //! own output. Errors are returned to `app`, which puts them on stderr.
 
 pub mod configure;
+pub mod confirm;
 pub mod export;
 pub mod kubelet;
 pub mod login;
+pub mod revoke;
 pub mod status;
 
 use std::path::Path;

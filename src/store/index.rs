@@ -38,6 +38,10 @@ pub struct Index {
     /// backend is touched, removed after the index reflects the result.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intents: Vec<Intent>,
+    /// Credentials this install replaced (`rotate`) whose remote delete failed: still in the
+    /// Deepgram project, no longer used; `prune` deletes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to_delete: Vec<ToDelete>,
     /// The one-per-registry markers of earlier versions; read, folded into `unfinished`.
     #[serde(default, rename = "pending", skip_serializing)]
     legacy_pending: BTreeMap<String, LegacyPending>,
@@ -73,6 +77,22 @@ pub struct Provisioned {
     /// again for a minute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_failed_at: Option<u64>,
+}
+
+/// A credential replaced by a newer one whose remote delete has not happened yet.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ToDelete {
+    /// The canonical registry key it was used for.
+    pub key: String,
+    pub id: String,
+    pub project_id: String,
+    pub api_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Why the delete did not happen (the API's answer), for `status`.
+    pub reason: String,
 }
 
 /// A create that may have left a credential in the Deepgram project without a stored secret.

@@ -1,6 +1,7 @@
 //! The remote life of a credential this install created, beside `provision`: `get`'s
 //! self-healing check (`revalidate_after`) and what follows when the API says the credential is
-//! gone.
+//! gone (here), `revoke`, `rotate` and `prune` (submodules). The commands that print live in
+//! `cmd/`; this module returns what happened as values.
 //!
 //! The hot path stays a store read: [`credential`] reads the store, then decides from the
 //! non-secret index alone whether a check is due; a `get` whose check is not due builds no
@@ -12,15 +13,124 @@
 //! stored credential is answered and no check is made for [`RETRY_CHECK_AFTER`].
 //! Never prints, logs or stores a secret or the API key.
 
+pub mod revoke;
+
 use std::time::Duration;
 
 use crate::config::{Config, Provision};
-use crate::deepgram::Timeouts;
+use crate::deepgram::{ApiError, Client, Timeouts};
 use crate::lock::FileLock;
 use crate::provision::{self, Outcome, PROVISION_LOCK, ProvisionError};
 use crate::secret::Secret;
 use crate::store::index::{Index, Provisioned, unix_now};
 use crate::store::{Store, StoredCredential};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error(
+        "no Deepgram API key: set {} or run `docker-credential-deepgram login`",
+        crate::env::DEEPGRAM_API_KEY
+    )]
+    NoApiKey,
+    #[error("nothing is stored for {key}: there is no credential to act on")]
+    NothingStored { key: String },
+    #[error(
+        "the credential stored for {key} was not created by docker-credential-deepgram (it came from `docker login` or an older version), so it has no Deepgram id: delete it in the Console if it is one; `docker logout {key}` erases the local copy"
+    )]
+    NotOurs { key: String },
+    #[error(
+        "the credential stored for {key} was created through {api_url}, not the configured api_url {configured}: set api_url back to act on it"
+    )]
+    OtherApi {
+        key: String,
+        api_url: String,
+        configured: String,
+    },
+    #[error(
+        "could not delete Deepgram credential {id} for {key}: {source}; the local copy is kept"
+    )]
+    DeleteFailed {
+        id: String,
+        key: String,
+        source: Box<ApiError>,
+    },
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    #[error(transparent)]
+    Provision(Box<ProvisionError>),
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl From<ApiError> for LifecycleError {
+    fn from(err: ApiError) -> Self {
+        LifecycleError::Api(Box::new(err))
+    }
+}
+
+impl From<ProvisionError> for LifecycleError {
+    fn from(err: ProvisionError) -> Self {
+        LifecycleError::Provision(Box::new(err))
+    }
+}
+
+/// A client for the commands a person runs: the configured timeouts, an API key required.
+pub fn full_client(config: &Config, store: &Store) -> Result<Client, LifecycleError> {
+    let api_key = provision::api_key(store)?.ok_or(LifecycleError::NoApiKey)?;
+    Ok(provision::api_client(
+        config,
+        api_key,
+        Timeouts {
+            connect: config.connect_timeout,
+            request: config.request_timeout,
+        },
+    )?)
+}
+
+/// The username and metadata of the credential stored for `key`, if this install created it
+/// through the configured API; otherwise why not.
+pub fn ours(
+    config: &Config,
+    store: &Store,
+    key: &str,
+) -> Result<(String, Provisioned), LifecycleError> {
+    let index = store.index()?;
+    let entry = index
+        .entries
+        .get(key)
+        .ok_or_else(|| LifecycleError::NothingStored {
+            key: key.to_string(),
+        })?;
+    let meta = entry
+        .provisioned
+        .clone()
+        .ok_or_else(|| LifecycleError::NotOurs {
+            key: key.to_string(),
+        })?;
+    if meta.api_url != config.api_url.as_str() {
+        return Err(LifecycleError::OtherApi {
+            key: key.to_string(),
+            api_url: meta.api_url,
+            configured: config.api_url.to_string(),
+        });
+    }
+    Ok((entry.username.clone(), meta))
+}
+
+/// The registry a command acts on: `--registry` (normalised like `get`), else the first
+/// provisioning registry.
+pub fn target_key(config: &Config, registry: Option<&str>) -> String {
+    match registry {
+        Some(registry) => crate::registry::canonical(registry),
+        None => config
+            .registries
+            .first()
+            .cloned()
+            .unwrap_or_else(|| crate::config::DEFAULT_REGISTRIES[0].to_string()),
+    }
+}
 
 /// A check never holds a pull longer than this, whatever `connect_timeout` and
 /// `request_timeout` say.
