@@ -31,6 +31,8 @@ Other commands:
   export       print a Kubernetes pull secret for a provisioning registry (--help: options)
   kubelet      answer a kubelet CredentialProviderRequest on stdin
   revoke       delete the Deepgram credential of a registry, then the local copy (--yes)
+  rotate       replace the Deepgram credential of a registry with a new one (--yes)
+  prune        delete this install's orphaned Deepgram credentials (--dry-run, --yes)
 See the README for configuration and environment variables.";
 
 /// How a command's errors are shown.
@@ -129,6 +131,8 @@ fn run(
         "configure" => (Audience::Human, cmd::configure::run(&args[1..], stdout)),
         "status" => (Audience::Human, cmd::status::run(&args[1..], stdout)),
         "revoke" => (Audience::Human, cmd::revoke::run(&args[1..], stdout)),
+        "rotate" => (Audience::Human, cmd::rotate::run(&args[1..], stdout)),
+        "prune" => (Audience::Human, cmd::prune::run(&args[1..], stdout)),
         _ => (Audience::Protocol, Err(usage_error())),
     }
 }

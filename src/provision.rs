@@ -175,8 +175,10 @@ pub fn fetch_or_create_locked(
     }
 }
 
-/// Under the lock: the client, the project, the pending marker, the create, the store.
-fn create(
+/// Under the lock (the caller holds it, and has checked the store accepts writes): the client,
+/// the project, the pending marker, the create, the store. A credential stored for `key`
+/// before is replaced only once the new one is stored (`rotate`).
+pub fn create(
     config: &Config,
     store: &Store,
     key: &str,

@@ -312,3 +312,274 @@ fn revoke_refuses_what_it_did_not_create() {
     );
     assert_eq!(fake.requests().len(), 0);
 }
+
+#[test]
+fn rotate_replaces_the_credential_and_deletes_the_old_one() {
+    let fake = FakeDeepgram::start();
+    let env = lifecycle_env(&fake);
+    let first = env.get("quay.io");
+    first.ok();
+    let old = only_credential(&fake);
+    let run = env.run(&["rotate", "--yes"], b"");
+    run.ok();
+    let new = only_credential(&fake);
+    assert_ne!(new, old);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "rotated the Deepgram credential for quay.io: now {new} (deepgram+{new})\ndeleted the old credential {old}\n"
+        )
+    );
+    let after = env.get("quay.io");
+    after.ok();
+    assert_ne!(secret_of(&after), secret_of(&first));
+    assert!(!run.stdout.contains(&secret_of(&after)));
+    assert_eq!((fake.creates(), fake.deletes()), (2, 1));
+}
+
+#[test]
+fn a_failed_create_leaves_the_old_credential_in_place() {
+    let fake = FakeDeepgram::start();
+    let env = lifecycle_env(&fake);
+    let first = env.get("quay.io");
+    first.ok();
+    let old = only_credential(&fake);
+    fake.set_sticky_fault(
+        "POST",
+        "/distribution/credentials",
+        FakeDeepgram::status_fault(403),
+    );
+    let run = env.run(&["rotate", "--yes"], b"");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("rotate: cannot create a Deepgram distribution credential"),
+        "{run:?}"
+    );
+    assert_eq!(secret_of(&env.get("quay.io")), secret_of(&first));
+    assert_eq!((fake.credential_ids(), fake.deletes()), (vec![old], 0));
+}
+
+#[test]
+fn a_failed_delete_keeps_the_old_id_as_to_delete_and_prune_removes_it() {
+    let fake = FakeDeepgram::start();
+    let env = lifecycle_env(&fake);
+    env.get("quay.io").ok();
+    let old = only_credential(&fake);
+    fake.set_sticky_fault("DELETE", &old, FakeDeepgram::status_fault(500));
+    let run = env.run(&["rotate", "--yes", "--json"], b"");
+    run.ok();
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(value["old_id"], old.as_str());
+    assert_eq!(value["old_to_delete"], true);
+    let new = value["new_id"].as_str().unwrap().to_string();
+    assert_eq!(fake.credential_ids(), vec![old.clone(), new.clone()]);
+    let status = env.run(&["status"], b"");
+    status.ok();
+    assert!(
+        status.stdout.contains(&format!(
+            "to delete: Deepgram credential {old} (was quay.io"
+        )),
+        "{status:?}"
+    );
+    let status = env.run(&["status", "--json"], b"");
+    let value: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(value["to_delete"][0]["id"], old.as_str());
+
+    fake.clear_sticky_faults();
+    let pruned = env.run(&["prune", "--yes"], b"");
+    pruned.ok();
+    assert_eq!(fake.credential_ids(), vec![new]);
+    let status = env.run(&["status", "--json"], b"");
+    let value: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(value["to_delete"], serde_json::json!([]));
+}
+
+#[test]
+fn get_rotates_a_credential_older_than_rotate_after() {
+    let fake = FakeDeepgram::start();
+    let mut env = lifecycle_env(&fake);
+    let first = env.get("quay.io");
+    first.ok();
+    let old = only_credential(&fake);
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_AFTER", "0s");
+    let rotated = env.get("quay.io");
+    rotated.ok();
+    let new = only_credential(&fake);
+    assert_ne!(new, old);
+    assert_ne!(secret_of(&rotated), secret_of(&first));
+    assert!(
+        rotated.stderr.contains(&format!(
+            "rotated Deepgram credential {old} for quay.io (older than rotate_after): now {new}"
+        )),
+        "{rotated:?}"
+    );
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_AFTER", "90d");
+    let requests = fake.requests().len();
+    let again = env.get("quay.io");
+    assert_eq!(secret_of(&again), secret_of(&rotated));
+    assert_eq!(fake.requests().len(), requests);
+}
+
+#[test]
+fn a_rotation_that_fails_in_get_answers_the_stored_credential() {
+    let fake = FakeDeepgram::start();
+    let mut env = lifecycle_env(&fake);
+    let first = env.get("quay.io");
+    first.ok();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_AFTER", "0s");
+    fake.set_sticky_fault(
+        "POST",
+        "/distribution/credentials",
+        FakeDeepgram::status_fault(403),
+    );
+    let run = env.get("quay.io");
+    run.ok();
+    assert_eq!(secret_of(&run), secret_of(&first));
+    assert!(
+        run.stderr.contains("could not rotate Deepgram credential"),
+        "{run:?}"
+    );
+    let creates = fake.creates();
+    // Not tried again within a minute.
+    env.get("quay.io").ok();
+    assert_eq!(fake.creates(), creates);
+}
+
+/// A comment with another install's tag.
+const OTHER_INSTALL: &str = "docker-credential-deepgram on gone-node [dcd:0000deadbeef:a1b2c3]";
+
+#[test]
+fn prune_removes_our_orphan_and_keeps_the_current_and_hand_made_ones() {
+    let fake = FakeDeepgram::start();
+    let env = lifecycle_env(&fake);
+    // An ambiguous create: the API made the credential, the answer never came.
+    fake.push_fault("POST", "/distribution/credentials", Fault::Hangup);
+    let failed = env.get("quay.io");
+    assert_eq!(failed.code, 1, "{failed:?}");
+    let orphan = only_credential(&fake);
+    env.get("quay.io").ok();
+    let current = env.run(&["status", "--json"], b"");
+    let status: serde_json::Value = serde_json::from_str(&current.stdout).unwrap();
+    let current = status["credentials"]["quay.io"]["provisioned"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_hand = fake.insert_credential("made by hand", "2020-01-01T00:00:00Z");
+    let other = fake.insert_credential(OTHER_INSTALL, "2020-01-01T00:00:00Z");
+
+    let dry = env.run(&["prune", "--dry-run"], b"");
+    dry.ok();
+    assert!(
+        dry.stdout
+            .starts_with(&format!("would delete {orphan} (orphan): comment ")),
+        "{dry:?}"
+    );
+    assert_eq!(dry.stdout.lines().count(), 1, "{dry:?}");
+    assert_eq!(fake.deletes(), 0);
+    assert_eq!(fake.credential_ids().len(), 4);
+
+    let refused = env.run(&["prune"], b"");
+    assert!(refused.stderr.contains("rerun with --yes"), "{refused:?}");
+    assert_eq!(fake.deletes(), 0);
+
+    let run = env.run(&["prune", "--yes"], b"");
+    run.ok();
+    assert!(
+        run.stdout
+            .contains(&format!("will delete {orphan} (orphan)")),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.ends_with(&format!("deleted {orphan}\n")),
+        "{run:?}"
+    );
+    let mut left = fake.credential_ids();
+    left.sort();
+    let mut expected = vec![current, by_hand, other];
+    expected.sort();
+    assert_eq!(left, expected);
+    // The orphan's marker is resolved.
+    let status = env.run(&["status", "--json"], b"");
+    let value: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(value["unfinished"], serde_json::json!([]));
+}
+
+#[test]
+fn prune_all_installs_older_than_removes_only_old_credentials_of_other_installs() {
+    let fake = FakeDeepgram::start();
+    let env = lifecycle_env(&fake);
+    env.get("quay.io").ok();
+    let current = only_credential(&fake);
+    let old = fake.insert_credential(OTHER_INSTALL, "2020-01-01T00:00:00Z");
+    let recent = fake.insert_credential(
+        "docker-credential-deepgram on live-node [dcd:0000cafe0000:000001]",
+        "2999-01-01T00:00:00Z",
+    );
+    let by_hand = fake.insert_credential("made by hand", "2020-01-01T00:00:00Z");
+    let refused = env.run(&["prune", "--all-installs", "--yes"], b"");
+    assert!(
+        refused.stderr.contains("--all-installs needs --older-than"),
+        "{refused:?}"
+    );
+
+    let run = env.run(
+        &[
+            "prune",
+            "--all-installs",
+            "--older-than",
+            "30d",
+            "--yes",
+            "--json",
+        ],
+        b"",
+    );
+    run.ok();
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(value["deleted"], serde_json::json!([old]));
+    assert_eq!(value["planned"][0]["reason"], "other install");
+    let mut left = fake.credential_ids();
+    left.sort();
+    let mut expected = vec![current, recent, by_hand];
+    expected.sort();
+    assert_eq!(left, expected);
+}
+
+#[test]
+fn prune_reports_each_failed_delete_and_fails() {
+    let fake = FakeDeepgram::start();
+    let env = lifecycle_env(&fake);
+    env.get("quay.io").ok();
+    let install = {
+        let status = env.run(&["status", "--json"], b"");
+        let value: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+        value["install_id"].as_str().unwrap().to_string()
+    };
+    let orphan =
+        fake.insert_credential(&format!("x [dcd:{install}:ffffff]"), "2020-01-01T00:00:00Z");
+    fake.set_sticky_fault("DELETE", &orphan, FakeDeepgram::status_fault(403));
+    let run = env.run(&["prune", "--yes"], b"");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains(&format!(
+            "could not delete {orphan}: the Deepgram API key lacks permission (403"
+        )),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("prune: 1 of 1 deletes failed"),
+        "{run:?}"
+    );
+    fake.set_sticky_fault(
+        "GET",
+        "/distribution/credentials",
+        FakeDeepgram::status_fault(401),
+    );
+    let run = env.run(&["prune", "--yes"], b"");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("prune: the Deepgram API rejected the API key (401"),
+        "{run:?}"
+    );
+}

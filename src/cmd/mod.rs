@@ -7,7 +7,9 @@ pub mod confirm;
 pub mod export;
 pub mod kubelet;
 pub mod login;
+pub mod prune;
 pub mod revoke;
+pub mod rotate;
 pub mod status;
 
 use std::path::Path;

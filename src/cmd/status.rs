@@ -51,6 +51,7 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
             "install_id": index.install_id,
             "credentials": index.entries,
             "unfinished": orphans,
+            "to_delete": index.to_delete,
         });
         return writeln!(out, "{value:#}").map_err(Error::Output);
     }
@@ -85,6 +86,16 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
             marker.pid,
             marker.project_id,
             provision::orphan_name(marker)
+        ));
+    }
+    for old in &index.to_delete {
+        text.push_str(&format!(
+            "to delete: Deepgram credential {} (was {}, project {}, comment {:?}): replaced, but its delete failed ({}); `docker-credential-deepgram prune` removes it\n",
+            old.id,
+            old.key,
+            old.project_id,
+            old.comment.as_deref().unwrap_or(""),
+            old.reason
         ));
     }
     out.write_all(text.as_bytes()).map_err(Error::Output)

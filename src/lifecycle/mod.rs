@@ -13,7 +13,9 @@
 //! stored credential is answered and no check is made for [`RETRY_CHECK_AFTER`].
 //! Never prints, logs or stores a secret or the API key.
 
+pub mod prune;
 pub mod revoke;
+pub mod rotate;
 
 use std::time::Duration;
 
@@ -147,6 +149,7 @@ pub fn credential(config: &Config, store: &Store, key: &str) -> Result<Outcome, 
     match due_check(config, store, key, &credential) {
         Due::No => Ok(Outcome::Credential(credential)),
         Due::Check(meta) => revalidate(config, store, key, credential, &meta),
+        Due::Rotate(meta) => rotate_in_get(config, store, key, credential, &meta),
         // Another process replaced the credential between our two reads: answer its new one,
         // which it has just checked (created).
         Due::Replaced => read_after_replacement(config, store, key),
@@ -156,6 +159,8 @@ pub fn credential(config: &Config, store: &Store, key: &str) -> Result<Outcome, 
 enum Due {
     No,
     Check(Provisioned),
+    /// Older than `rotate_after`.
+    Rotate(Provisioned),
     Replaced,
 }
 
@@ -164,9 +169,9 @@ enum Due {
 /// [`RETRY_CHECK_AFTER`] of one that proved nothing. One read of the index, none when checks
 /// are off.
 fn due_check(config: &Config, store: &Store, key: &str, credential: &StoredCredential) -> Due {
-    let Some(every) = config.revalidate_after else {
+    if config.revalidate_after.is_none() && config.rotate_after.is_none() {
         return Due::No;
-    };
+    }
     let index = match store.index() {
         Ok(index) => index,
         Err(err) => {
@@ -183,8 +188,16 @@ fn due_check(config: &Config, store: &Store, key: &str, credential: &StoredCrede
     {
         return Due::Replaced;
     }
+    let now = unix_now();
     match provisioned_here(&index, config, key) {
-        Some(meta) if is_due(&meta, every, unix_now()) => Due::Check(meta),
+        Some(meta) if is_rotation_due(&meta, config.rotate_after, now) => Due::Rotate(meta),
+        Some(meta)
+            if config
+                .revalidate_after
+                .is_some_and(|every| is_due(&meta, every, now)) =>
+        {
+            Due::Check(meta)
+        }
         meta => {
             crate::debug!("no check due for {key}: {meta:?}");
             Due::No
@@ -205,6 +218,137 @@ fn is_due(meta: &Provisioned, every: Duration, now: u64) -> bool {
     let failed_recently =
         since(meta.check_failed_at).is_some_and(|age| age < RETRY_CHECK_AFTER.as_secs());
     checked_long_ago && !failed_recently
+}
+
+/// Whether `meta`'s credential is older than `rotate_after` (by the API's `created`), and no
+/// rotation failed within [`RETRY_CHECK_AFTER`].
+fn is_rotation_due(meta: &Provisioned, rotate_after: Option<Duration>, now: u64) -> bool {
+    let (Some(max_age), Some(created)) = (
+        rotate_after,
+        meta.created.as_deref().and_then(unix_from_rfc3339),
+    ) else {
+        return false;
+    };
+    let failed_recently = meta
+        .check_failed_at
+        .is_some_and(|at| now.saturating_sub(at) < RETRY_CHECK_AFTER.as_secs());
+    now.saturating_sub(created) >= max_age.as_secs() && !failed_recently
+}
+
+/// `get`'s rotation of a credential older than `rotate_after`. Any failure answers the stored
+/// credential (with a warning) and is not tried again for [`RETRY_CHECK_AFTER`].
+fn rotate_in_get(
+    config: &Config,
+    store: &Store,
+    key: &str,
+    credential: StoredCredential,
+    meta: &Provisioned,
+) -> Result<Outcome, ProvisionError> {
+    let attempt = || -> Result<Option<rotate::Rotated>, LifecycleError> {
+        let _lock = FileLock::acquire(
+            &config.dir.join(PROVISION_LOCK),
+            config.lock_timeout,
+            &format!("rotating the Deepgram credential for {key}"),
+        )?;
+        match ours(config, store, key) {
+            Ok((_, current)) if current.id == meta.id => {
+                rotate::rotate_locked(config, store, key, &current).map(Some)
+            }
+            // Another process rotated it while we waited.
+            _ => Ok(None),
+        }
+    };
+    match attempt() {
+        Ok(rotated) => {
+            if let Some(rotated) = rotated {
+                crate::warn!(
+                    "rotated Deepgram credential {} for {key} (older than rotate_after): now {}{}",
+                    rotated.old_id,
+                    rotated.new_id,
+                    match &rotated.delete_failed {
+                        Some(reason) => format!(
+                            "; the old one could not be deleted ({reason}) and is kept as to delete: `docker-credential-deepgram prune` removes it"
+                        ),
+                        None => String::new(),
+                    }
+                );
+            }
+            Ok(match store.get(key)? {
+                Some(new) => Outcome::Credential(new),
+                None => Outcome::Credential(credential),
+            })
+        }
+        Err(err) => {
+            crate::warn!(
+                "could not rotate Deepgram credential {} for {key} ({err}); answering it as before, next try in {}s",
+                meta.id,
+                RETRY_CHECK_AFTER.as_secs()
+            );
+            note_check(store, key, &meta.id, false);
+            Ok(Outcome::Credential(credential))
+        }
+    }
+}
+
+/// Unix seconds of an RFC 3339 time as the API writes `created` (`2023-06-28T15:36:59.609841Z`,
+/// or with a `±HH:MM` offset); `None` for anything else.
+pub fn unix_from_rfc3339(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() < 20
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || !matches!(bytes[10], b'T' | b't' | b' ')
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        rest = &fraction[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (h, m) = rest[1..].split_once(':')?;
+            if h.len() != 2 || m.len() != 2 {
+                return None;
+            }
+            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
+        }
+    };
+    // days-from-civil (Howard Hinnant's algorithm)
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second - offset).ok()
 }
 
 /// The client for a check: the configured one, held to [`CHECK_TIME_LIMIT`].
@@ -344,6 +488,52 @@ mod tests {
             checked_at,
             check_failed_at,
         }
+    }
+
+    #[test]
+    fn api_times_are_read_as_unix_seconds() {
+        assert_eq!(unix_from_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            unix_from_rfc3339("2023-06-28T15:36:59.609841Z"),
+            Some(1_687_966_619)
+        );
+        assert_eq!(
+            unix_from_rfc3339("2023-06-28T15:36:59Z"),
+            Some(1_687_966_619)
+        );
+        assert_eq!(
+            unix_from_rfc3339("2023-06-28T17:36:59+02:00"),
+            Some(1_687_966_619)
+        );
+        assert_eq!(
+            unix_from_rfc3339("2024-02-29T00:00:00Z"),
+            Some(1_709_164_800)
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2023-13-01T00:00:00Z",
+            "2023-06-28T15:36:59",
+            "1969-12-31T23:59:59Z",
+        ] {
+            assert_eq!(unix_from_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn rotation_is_due_by_the_api_created_time() {
+        let mut old = meta(None, None);
+        old.created = Some("2023-06-28T15:36:59Z".into());
+        let now = 1_687_966_619 + 90 * 86_400;
+        let ninety_days = Some(Duration::from_secs(90 * 86_400));
+        assert!(is_rotation_due(&old, ninety_days, now));
+        assert!(!is_rotation_due(&old, ninety_days, now - 1));
+        assert!(!is_rotation_due(&old, None, now));
+        old.check_failed_at = Some(now - 5);
+        assert!(!is_rotation_due(&old, ninety_days, now));
+        old.created = None;
+        old.check_failed_at = None;
+        assert!(!is_rotation_due(&old, ninety_days, now));
     }
 
     #[test]
