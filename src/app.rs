@@ -26,7 +26,8 @@ Other commands:
   login        save a Deepgram API key (read from stdin, or prompted without echo);
                --project ID also saves the project to create credentials in
   logout       remove the saved Deepgram API key (--all: also erase stored credentials)
-  status       show stored credentials, their Deepgram ids and unfinished creates (--json)
+  status       show stored credentials, their Deepgram ids and unfinished creates (--json;
+               --remote: also what the API key sees in the project)
   configure    register this helper with Docker and podman/skopeo/buildah (--help: options)
   export       print a Kubernetes pull secret for a provisioning registry (--help: options)
   kubelet      answer a kubelet CredentialProviderRequest on stdin

@@ -583,3 +583,76 @@ fn prune_reports_each_failed_delete_and_fails() {
         "{run:?}"
     );
 }
+
+#[test]
+fn status_remote_tells_current_orphan_and_other_apart_without_a_secret() {
+    let fake = FakeDeepgram::start();
+    let mut env = lifecycle_env(&fake);
+    fake.push_fault("POST", "/distribution/credentials", Fault::Hangup);
+    assert_eq!(env.get("quay.io").code, 1);
+    let orphan = only_credential(&fake);
+    let got = env.get("quay.io");
+    got.ok();
+    let by_hand = fake.insert_credential("made by hand", "2020-01-01T00:00:00Z");
+    let other = fake.insert_credential(OTHER_INSTALL, "2020-01-01T00:00:00Z");
+
+    let run = env.run(&["status", "--remote", "--json"], b"");
+    run.ok();
+    assert!(!run.stdout.contains(&secret_of(&got)));
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let current = value["credentials"]["quay.io"]["provisioned"]["id"].clone();
+    let list = value["remote"]["credentials"].as_array().unwrap();
+    let relation = |id: &serde_json::Value| {
+        list.iter()
+            .find(|c| c["id"] == *id)
+            .map(|c| c["relation"].as_str().unwrap().to_string())
+    };
+    assert_eq!(relation(&current).as_deref(), Some("current"));
+    assert_eq!(relation(&orphan.as_str().into()).as_deref(), Some("orphan"));
+    assert_eq!(relation(&by_hand.as_str().into()).as_deref(), Some("other"));
+    assert_eq!(relation(&other.as_str().into()).as_deref(), Some("other"));
+    assert_eq!(value["remote"]["project_id"], fake.project_id().as_str());
+    let entry = list.iter().find(|c| c["id"] == current).unwrap();
+    assert_eq!(entry["registry"], "quay.io");
+    assert_eq!(
+        entry["username"],
+        format!("deepgram+{}", current.as_str().unwrap()).as_str()
+    );
+
+    let text = env.run(&["status", "--remote"], b"");
+    text.ok();
+    assert!(
+        text.stdout
+            .contains(&format!("  {orphan} orphan: username deepgram+{orphan}")),
+        "{text:?}"
+    );
+    assert!(
+        text.stdout.contains(&format!(
+            "  {} current for quay.io:",
+            current.as_str().unwrap()
+        )),
+        "{text:?}"
+    );
+
+    env.unset("DEEPGRAM_API_KEY");
+    let run = env.run(&["status", "--remote"], b"");
+    run.ok();
+    assert!(
+        run.stdout.contains("credential quay.io: username"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("remote credentials: not shown: no Deepgram API key"),
+        "{run:?}"
+    );
+
+    env.set("DEEPGRAM_API_KEY", "wrong");
+    let run = env.run(&["status", "--remote"], b"");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("credential quay.io: username"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("status: cannot list the project's credentials: the Deepgram API rejected the API key (401"), "{run:?}");
+}

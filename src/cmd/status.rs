@@ -1,4 +1,6 @@
-//! `status`: what this install holds, without the network and without a secret.
+//! `status`: what this install holds, without the network and without a secret; with
+//! `--remote`, also every credential the API key can see in the project and its relation to
+//! this install (`lifecycle::remote`).
 //!
 //! Lists each stored credential (server, username, backend) with the Deepgram metadata of
 //! those it created (credential id, project, created time, scopes, comment), every create whose
@@ -15,11 +17,12 @@ use super::Options;
 use crate::config::{Config, Provision};
 use crate::env;
 use crate::error::Error;
+use crate::lifecycle::{self, LifecycleError};
 use crate::provision;
 use crate::store::Store;
 
 pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
-    let options = Options::parse("status", args, &[], &["json"])?;
+    let options = Options::parse("status", args, &[], &["json", "remote"])?;
     let config = Config::load()?;
     let store = Store::open(&config)?;
     let index = store.index()?;
@@ -42,8 +45,15 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
         Provision::Auto => config.registries.join(", "),
         Provision::Never => "off (provision = \"never\")".to_string(),
     };
+    // `--remote`: the list, or why there is none (the local view is shown either way).
+    let remote = options.flag("remote").then(|| {
+        lifecycle::full_client(&config, &store)
+            .and_then(|client| lifecycle::remote::view(&config, &store, &client))
+    });
+    let remote_failed =
+        matches!(&remote, Some(Err(err)) if !matches!(err, LifecycleError::NoApiKey));
     if options.flag("json") {
-        let value = json!({
+        let mut value = json!({
             "config_dir": config.dir.display().to_string(),
             "store": store.backend_kind().as_str(),
             "provisioning": if config.provision == Provision::Auto { json!(config.registries) } else { json!([]) },
@@ -53,7 +63,15 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
             "unfinished": orphans,
             "to_delete": index.to_delete,
         });
-        return writeln!(out, "{value:#}").map_err(Error::Output);
+        match &remote {
+            Some(Ok((project_id, list))) => {
+                value["remote"] = json!({"project_id": project_id, "credentials": list});
+            }
+            Some(Err(err)) => value["remote"] = json!({"error": err.to_string()}),
+            None => {}
+        }
+        writeln!(out, "{value:#}").map_err(Error::Output)?;
+        return remote_result(remote_failed, remote);
     }
     let mut text = format!(
         "config directory: {}\nstore: {}\nprovisioning registries: {provisioning}\nAPI key: {api_key}\n",
@@ -98,5 +116,46 @@ pub fn run(args: &[String], out: &mut impl Write) -> Result<(), Error> {
             old.reason
         ));
     }
-    out.write_all(text.as_bytes()).map_err(Error::Output)
+    match &remote {
+        Some(Ok((project_id, list))) => {
+            text.push_str(&format!(
+                "remote credentials in project {project_id} (those this API key can see): {}\n",
+                list.len()
+            ));
+            for r in list {
+                text.push_str(&format!(
+                    "  {} {}{}: username {}, created {}, scopes {}, comment {:?}\n",
+                    r.info.id,
+                    r.relation,
+                    r.registry
+                        .as_deref()
+                        .map(|key| format!(" for {key}"))
+                        .unwrap_or_default(),
+                    r.info.username,
+                    r.info.created.as_deref().unwrap_or("(unknown)"),
+                    r.info.scopes.join(", "),
+                    r.info.comment.as_deref().unwrap_or("")
+                ));
+            }
+        }
+        Some(Err(LifecycleError::NoApiKey)) => text.push_str(&format!(
+            "remote credentials: not shown: {}\n",
+            LifecycleError::NoApiKey
+        )),
+        Some(Err(_)) | None => {}
+    }
+    out.write_all(text.as_bytes()).map_err(Error::Output)?;
+    remote_result(remote_failed, remote)
+}
+
+type RemoteView = Result<(String, Vec<lifecycle::remote::Remote>), LifecycleError>;
+
+/// The local view was printed; a failed list (other than "no API key") is still an error.
+fn remote_result(failed: bool, remote: Option<RemoteView>) -> Result<(), Error> {
+    match remote {
+        Some(Err(err)) if failed => Err(Error::Command(format!(
+            "status: cannot list the project's credentials: {err}"
+        ))),
+        _ => Ok(()),
+    }
 }

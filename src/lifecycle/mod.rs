@@ -14,6 +14,7 @@
 //! Never prints, logs or stores a secret or the API key.
 
 pub mod prune;
+pub mod remote;
 pub mod revoke;
 pub mod rotate;
 
