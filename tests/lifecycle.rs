@@ -656,3 +656,25 @@ fn status_remote_tells_current_orphan_and_other_apart_without_a_secret() {
     );
     assert!(run.stderr.contains("status: cannot list the project's credentials: the Deepgram API rejected the API key (401"), "{run:?}");
 }
+
+#[test]
+fn the_kubelet_mode_replaces_a_credential_deleted_behind_its_back() {
+    let fake = FakeDeepgram::start();
+    let (env, first) = provisioned_env(&fake);
+    let old = only_credential(&fake);
+    fake.remove_credential(&old);
+    let request = r#"{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"quay.io/deepgram/self-hosted-api:release-260812"}"#;
+    let run = env.run(&["kubelet"], request.as_bytes());
+    run.ok();
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let password = value["auth"]["quay.io"]["password"].as_str().unwrap();
+    assert_ne!(password, first);
+    assert!(
+        run.stderr.contains(&format!(
+            "Deepgram credential {old} for quay.io no longer exists"
+        )),
+        "{run:?}"
+    );
+    assert_ne!(only_credential(&fake), old);
+    assert_eq!(fake.creates(), 2);
+}

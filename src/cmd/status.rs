@@ -6,8 +6,8 @@
 //! those it created (credential id, project, created time, scopes, comment), every create whose
 //! secret was not stored (a possible orphan, named by id or by its unique comment; never the
 //! credential in use), the configured store and provisioning registries, and where the API key
-//! comes from (the variable, the keychain, or the file by path). The groundwork that `rotate`,
-//! `revoke` and `prune` will build on.
+//! comes from (the variable, the keychain, or the file by path). Also the old credentials
+//! `rotate` could not delete (*to delete*, removed by `prune`).
 
 use std::io::Write;
 

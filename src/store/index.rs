@@ -4,7 +4,8 @@
 //! Holds server names, usernames, which backend holds each secret, the metadata of credentials
 //! this install created (id, created time, scopes, comment, project), a per-install tag, a
 //! marker for every create that started and was not stored (a possible orphan, kept until it
-//! is resolved), and the write-ahead intents of store and erase operations in progress (so the
+//! is resolved), the old credentials `rotate` replaced but could not delete (*to delete*, until
+//! `prune`), and the write-ahead intents of store and erase operations in progress (so the
 //! next command can finish or undo what a killed one left half done). Never a secret or an API
 //! key. Written atomically, under the store lock held by [`super::Store`].
 
