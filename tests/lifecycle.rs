@@ -678,3 +678,18 @@ fn the_kubelet_mode_replaces_a_credential_deleted_behind_its_back() {
     assert_ne!(only_credential(&fake), old);
     assert_eq!(fake.creates(), 2);
 }
+
+#[test]
+fn a_not_found_that_the_list_contradicts_erases_nothing() {
+    let fake = FakeDeepgram::start();
+    let (env, first) = provisioned_env(&fake);
+    let id = only_credential(&fake);
+    // A 404 for the get-one route while the credential is listed: the route, not the credential.
+    fake.set_sticky_fault("GET", &id, FakeDeepgram::status_fault(404));
+    let run = env.get("quay.io");
+    run.ok();
+    assert_eq!(secret_of(&run), first);
+    assert_eq!(run.stderr, "");
+    assert_eq!((fake.gets(), fake.lists(), fake.creates()), (1, 1, 1));
+    assert_eq!(fake.credential_ids(), vec![id]);
+}

@@ -6,7 +6,8 @@
 //! The hot path stays a store read: [`credential`] reads the store, then decides from the
 //! non-secret index alone whether a check is due; a `get` whose check is not due builds no
 //! HTTP client and makes no request. A due check asks the API for that credential by id,
-//! within [`CHECK_TIME_LIMIT`]. Only the API's own "not found" proves it gone: then, under the
+//! within [`CHECK_TIME_LIMIT`]. Only the API's own "not found", confirmed by the project's list,
+//! proves it gone: then, under the
 //! provisioning lock, the local copy is erased (only if it is still that credential) and a new
 //! one is created exactly once across processes, by `provision`'s fetch-or-create. Any other
 //! outcome (no network, timeout, 401, 403, 5xx, an unreadable answer) proves nothing: the
@@ -374,7 +375,7 @@ fn revalidate(
         return Ok(Outcome::Credential(credential));
     };
     let answer = provision::api_client(config, api_key.clone(), check_timeouts(config))
-        .and_then(|client| client.get_credential(&meta.project_id, &meta.id));
+        .and_then(|client| confirmed_presence(&client, meta));
     match answer {
         Ok(Some(_)) => {
             crate::debug!("Deepgram credential {} still exists", meta.id);
@@ -392,6 +393,20 @@ fn revalidate(
             Ok(Outcome::Credential(credential))
         }
     }
+}
+
+/// Asks for the credential by id; a "not found" is believed only when the project's list,
+/// asked right after, does not show it either: a 404 for a whole route (an `api_path` the
+/// API does not serve) must never erase a working credential.
+fn confirmed_presence(
+    client: &Client,
+    meta: &Provisioned,
+) -> Result<Option<crate::deepgram::CredentialInfo>, ApiError> {
+    if let Some(found) = client.get_credential(&meta.project_id, &meta.id)? {
+        return Ok(Some(found));
+    }
+    let listed = client.list_credentials(&meta.project_id)?;
+    Ok(listed.into_iter().find(|info| info.id == meta.id))
 }
 
 /// Records a check of credential `id` for `key` (best effort: a failure only means an earlier
