@@ -12,9 +12,11 @@ cd "$(dirname "$0")"
 # Debian packages the tests drive: a real Secret Service, the docker CLI's peers, a registry,
 # and a private Docker engine (docker.io brings dockerd, containerd and runc; apparmor, which
 # its containers need where the kernel enables AppArmor, as Debian's does; busybox-static for a
-# runnable test image; procps for `kill`, which stops the engine by pid).
+# runnable test image; procps for `kill`, which stops the engine by pid); and Wine with the
+# mingw-w64 cross compiler for the Windows build (tests/windows.rs).
 packages=(dbus-daemon dbus-x11 gnome-keyring libsecret-tools skopeo docker-registry apache2-utils
-  golang-docker-credential-helpers hyperfine podman docker.io apparmor busybox-static procps)
+  golang-docker-credential-helpers hyperfine podman docker.io apparmor busybox-static procps
+  wine wine64 gcc-mingw-w64-x86-64)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
@@ -34,6 +36,12 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "test.sh: cargo not found: install Rust 1.89 or newer (https://rustup.rs)" >&2
   exit 1
+fi
+
+# tests/windows.rs cross-builds for Windows and runs the result under Wine.
+if command -v rustup >/dev/null 2>&1; then
+  rustup target list --installed | grep -qx x86_64-pc-windows-gnu ||
+    rustup target add x86_64-pc-windows-gnu >/dev/null
 fi
 
 # No display: a keychain prompt must fail at once rather than wait for a click.

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::lifecycle;
 use crate::protocol;
-use crate::provision::Outcome;
+use crate::provision::{self, Outcome};
 use crate::registry;
 use crate::store::Store;
 use crate::store::index::Index;
@@ -28,6 +28,7 @@ Other commands:
   logout       remove the saved Deepgram API key (--all: also erase stored credentials)
   status       show stored credentials, their Deepgram ids and unfinished creates (--json;
                --remote: also what the API key sees in the project)
+  doctor       check the whole chain: PATH, client configs, keychain, API key, registry (--json)
   configure    register this helper with Docker and podman/skopeo/buildah (--help: options)
   export       print a Kubernetes pull secret for a provisioning registry (--help: options)
   kubelet      answer a kubelet CredentialProviderRequest on stdin
@@ -53,7 +54,9 @@ pub fn main() -> ExitCode {
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
     let mut stdout = io::stdout().lock();
+    let started = std::time::Instant::now();
     let (audience, result) = run(&args, &mut io::stdin().lock(), &mut stdout);
+    crate::calllog::record(&args, started, &result);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Help(text)) => {
@@ -134,6 +137,7 @@ fn run(
         "revoke" => (Audience::Human, cmd::revoke::run(&args[1..], stdout)),
         "rotate" => (Audience::Human, cmd::rotate::run(&args[1..], stdout)),
         "prune" => (Audience::Human, cmd::prune::run(&args[1..], stdout)),
+        "doctor" => (Audience::Human, cmd::doctor::run(&args[1..], stdout)),
         _ => (Audience::Protocol, Err(usage_error())),
     }
 }
@@ -147,10 +151,24 @@ fn usage_error() -> Error {
 fn get(input: &str, out: &mut dyn Write) -> Result<(), Error> {
     let server = protocol::parse_server(input)?;
     let key = registry::canonical(&server);
+    crate::calllog::note_server(&key);
     crate::debug!("get {server:?} (key {key})");
     let config = Config::load()?;
     let store = Store::open(&config)?;
-    let credential = match lifecycle::credential(&config, &store, &key)? {
+    let outcome = match store.get(&key)? {
+        Some(credential) => {
+            crate::calllog::note_outcome("hit");
+            lifecycle::stored(&config, &store, &key, credential)?
+        }
+        None => {
+            let outcome = provision::fetch_or_create(&config, &store, &key)?;
+            if matches!(outcome, Outcome::Credential(_)) {
+                crate::calllog::note_outcome("created");
+            }
+            outcome
+        }
+    };
+    let credential = match outcome {
         Outcome::Credential(credential) => credential,
         Outcome::NotProvisioned => return Err(Error::NotFound { hint: None }),
         Outcome::NoApiKey(hint) | Outcome::Unavailable(hint) => {
@@ -165,6 +183,7 @@ fn get(input: &str, out: &mut dyn Write) -> Result<(), Error> {
 fn store(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
     let credentials = protocol::parse_store(input)?;
     let key = registry::canonical(&credentials.server_url);
+    crate::calllog::note_server(&key);
     crate::debug!("store {:?} (key {key})", credentials.server_url);
     let config = Config::load()?;
     let store = Store::open(&config)?;
@@ -181,6 +200,7 @@ fn store(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
 fn erase(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
     let server = protocol::parse_server(input)?;
     let key = registry::canonical(&server);
+    crate::calllog::note_server(&key);
     let config = Config::load()?;
     let store = Store::open(&config)?;
     let removed = store.erase(&key)?;

@@ -100,6 +100,8 @@ pub struct Config {
     pub revalidate_after: Option<Duration>,
     /// How old a credential this install created may get before `get` rotates it; `None`: never.
     pub rotate_after: Option<Duration>,
+    /// The call log (`log_file`), if any.
+    pub log_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +157,7 @@ struct FileConfig {
     api_path: Option<Spanned<toml::Value>>,
     revalidate_after: Option<Spanned<toml::Value>>,
     rotate_after: Option<Spanned<toml::Value>>,
+    log_file: Option<Spanned<toml::Value>>,
 }
 
 /// Where a value came from, so that an error names it.
@@ -261,23 +264,31 @@ impl Config {
             err => ConfigError::Untrusted(err),
         })?;
         let path = dir.join(CONFIG_FILE);
-        let mut config = Config::defaults(dir);
-        match crate::files::read_trusted(&path) {
-            Ok(None) => {}
-            Ok(Some(bytes)) => {
-                let text = String::from_utf8(bytes).map_err(|_| ConfigError::File {
-                    path: path.clone(),
-                    line: 1,
-                    message: "not valid UTF-8".into(),
-                })?;
-                config.apply_text(&text, &path)?;
-            }
+        let text = match crate::files::read_trusted(&path) {
+            // No file means the same as an empty one: all defaults.
+            Ok(None) => String::new(),
+            Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|_| ConfigError::File {
+                path: path.clone(),
+                line: 1,
+                message: "not valid UTF-8".into(),
+            })?,
             Err(crate::files::TrustError::Io(source)) => {
                 return Err(ConfigError::Read { path, source });
             }
             Err(err) => return Err(ConfigError::Untrusted(err)),
-        }
+        };
+        let mut config = Config::from_toml(dir, &text)?;
         config.apply_env()?;
+        Ok(config)
+    }
+
+    /// The defaults overridden by `text`, the contents of `dir/config.toml`; errors name that
+    /// file, the line and the key. Reads no file and no environment variable (the fuzz target
+    /// `config_toml` calls it); [`Config::load_from`] adds the trust checks and the environment.
+    pub fn from_toml(dir: PathBuf, text: &str) -> Result<Config, ConfigError> {
+        let path = dir.join(CONFIG_FILE);
+        let mut config = Config::defaults(dir);
+        config.apply_text(text, &path)?;
         Ok(config)
     }
 
@@ -300,6 +311,7 @@ impl Config {
             api_path: ApiPath::SelfHosted,
             revalidate_after: Some(DEFAULT_REVALIDATE_AFTER),
             rotate_after: None,
+            log_file: None,
         }
     }
 
@@ -371,6 +383,9 @@ impl Config {
         if let Some(v) = at("rotate_after", file.rotate_after) {
             self.rotate_after = v.duration_or_never()?;
         }
+        if let Some(v) = at("log_file", file.log_file) {
+            self.log_file = Some(PathBuf::from(parse_nonempty(v.string()?, v.source)?));
+        }
         Ok(())
     }
 
@@ -396,6 +411,9 @@ impl Config {
         }
         if let Some(v) = env::var(env::PROVISION) {
             self.provision = parse_provision(&v, from(env::PROVISION))?;
+        }
+        if let Some(v) = env::var(env::LOG_FILE) {
+            self.log_file = Some(PathBuf::from(v));
         }
         for (name, max, slot) in [
             (env::LOCK_TIMEOUT, MAX_LOCK_TIMEOUT, &mut self.lock_timeout),

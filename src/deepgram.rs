@@ -240,19 +240,7 @@ impl Client {
     pub fn list_projects(&self) -> Result<Vec<Project>, ApiError> {
         let url = self.base.join("/v1/projects");
         let body = self.send(&url, None, "")?;
-        let projects = body
-            .get("projects")
-            .and_then(Value::as_array)
-            .ok_or_else(|| malformed(&url, "no `projects` array"))?;
-        Ok(projects
-            .iter()
-            .filter_map(|p| {
-                Some(Project {
-                    project_id: terminal_safe(p.get("project_id")?.as_str()?),
-                    name: terminal_safe(p.get("name").and_then(Value::as_str).unwrap_or("")),
-                })
-            })
-            .collect())
+        parse_projects(&body).ok_or_else(|| malformed(&url, "no `projects` array"))
     }
 
     /// `POST /v1/projects/{project}/self-hosted/distribution/credentials` (or `onprem`), once.
@@ -372,6 +360,17 @@ impl Client {
             },
             _ => ApiError::Unexpected { status, detail },
         })
+    }
+
+    /// `GET /v1/projects/{project}/self-hosted/distribution/credentials/{id}` (or `onprem`): `Ok(false)` when
+    /// the API answers 404 for the credential (deleted), `Ok(true)` when it exists.
+    pub fn credential_exists(&self, project_id: &str, id: &str) -> Result<bool, ApiError> {
+        let url = self.credentials_url(project_id, Some(id));
+        match self.send(&url, None, project_id) {
+            Ok(_) => Ok(true),
+            Err(ApiError::NotFound { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
     }
 
     // Lifecycle operations: kept together at the end of the impl.
@@ -567,6 +566,23 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
+/// The projects of a `GET /v1/projects` answer, made terminal-safe; entries without a string
+/// `project_id` are skipped, a missing `name` is empty. `None` when there is no `projects` array.
+pub fn parse_projects(body: &Value) -> Option<Vec<Project>> {
+    let projects = body.get("projects")?.as_array()?;
+    Some(
+        projects
+            .iter()
+            .filter_map(|p| {
+                Some(Project {
+                    project_id: terminal_safe(p.get("project_id")?.as_str()?),
+                    name: terminal_safe(p.get("name").and_then(Value::as_str).unwrap_or("")),
+                })
+            })
+            .collect(),
+    )
+}
+
 /// Any of the three documented error bodies, made terminal-safe.
 pub fn parse_detail(text: &str) -> ApiDetail {
     let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) else {
@@ -608,14 +624,18 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-enum ParseCreated {
+/// Why a create response gave no usable credential.
+#[derive(Debug)]
+pub enum ParseCreated {
+    /// The credential `id` exists on the server but the answer had no secret.
     NoSecret(String),
+    /// Not a create response: what is missing.
     Shape(String),
 }
 
 /// Flat `{distribution_credentials_id, username, secret, ...}` or wrapped
 /// `{member, distribution_credentials: {...}}`; `username` derived as `deepgram+<id>` when absent.
-fn parse_created(value: &Value) -> Result<CreatedCredential, ParseCreated> {
+pub fn parse_created(value: &Value) -> Result<CreatedCredential, ParseCreated> {
     let inner = value
         .get("distribution_credentials")
         .filter(|v| v.is_object());

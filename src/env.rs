@@ -42,6 +42,9 @@ pub const REVALIDATE_AFTER: &str = "DOCKER_CREDENTIAL_DEEPGRAM_REVALIDATE_AFTER"
 /// `rotate_after`.
 pub const ROTATE_AFTER: &str = "DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_AFTER";
 
+/// Call log: append one line per invocation to this file. Overrides `log_file`.
+pub const LOG_FILE: &str = "DOCKER_CREDENTIAL_DEEPGRAM_LOG_FILE";
+
 /// Deepgram API key used to create distribution credentials.
 pub const DEEPGRAM_API_KEY: &str = "DEEPGRAM_API_KEY";
 /// Deepgram project in which credentials are created. Overrides `project_id`.
@@ -66,6 +69,7 @@ pub const ALL: &[&str] = &[
     API_PATH,
     REVALIDATE_AFTER,
     ROTATE_AFTER,
+    LOG_FILE,
     DEEPGRAM_API_KEY,
     DEEPGRAM_PROJECT_ID,
 ];

@@ -197,6 +197,7 @@ pub fn create_dirs_like_parent(dir: &Path) -> io::Result<()> {
         .collect();
     for new in missing.into_iter().rev() {
         let owner = new.parent().and_then(owner_for);
+        #[cfg_attr(not(unix), allow(unused_mut))] // only unix sets a mode
         let mut builder = fs::DirBuilder::new();
         #[cfg(unix)]
         {

@@ -2,9 +2,8 @@
 //! carries a request, timeouts, and no redirects. One place, so that a later switch of TLS
 //! stack on macOS/Windows, or a second client (the registry check), changes nothing else.
 //!
-//! TLS: rustls with the platform verifier. On Linux that is the system CA store as
-//! rustls-native-certs finds it, which honours `SSL_CERT_FILE` and `SSL_CERT_DIR` (a company CA
-//! works as it does for curl); on macOS and Windows the OS verifier.
+//! TLS: whatever [`crate::tls`] chooses for the platform (on Linux rustls with the platform
+//! verifier: the system CA store, `SSL_CERT_FILE` and `SSL_CERT_DIR`, as curl trusts them).
 //! Proxies: `https_proxy`/`HTTPS_PROXY`, else `all_proxy`/`ALL_PROXY`, unless `no_proxy`/
 //! `NO_PROXY` names the host; a loopback URL never goes through a proxy.
 //! Never sends anything itself and never reads a secret.
@@ -52,7 +51,7 @@ fn agent_with_env(
         .timeout_global(Some(timeouts.request))
         .max_redirects(0)
         .https_only(!url.is_loopback())
-        .tls_config(tls_config())
+        .tls_config(crate::tls::config())
         .proxy(proxy)
         .user_agent(concat!(
             "docker-credential-deepgram/",
@@ -89,14 +88,6 @@ impl ureq::unversioned::resolver::Resolver for LookupFailureIsNotFound {
                 other => other,
             })
     }
-}
-
-/// Whom TLS trusts: the platform verifier (see the module header).
-fn tls_config() -> ureq::tls::TlsConfig {
-    ureq::tls::TlsConfig::builder()
-        .provider(ureq::tls::TlsProvider::Rustls)
-        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-        .build()
 }
 
 /// The proxy for an https `url` from the environment (`get` reads a variable), honouring
@@ -199,63 +190,7 @@ fn split_port(entry: &str) -> (&str, Option<u16>) {
     }
 }
 
-/// Why a TLS connection failed before anything was sent, for [`crate::deepgram`]'s errors.
-pub enum TlsFailure {
-    /// The server's certificate was refused: unknown issuer, expired, wrong name.
-    Certificate(String),
-    /// Any other failure to set up TLS (no common protocol, no CA store, a refusing peer).
-    Handshake(String),
-}
-
-/// The TLS failure inside `err`, when it happened while setting up the connection (so no
-/// byte of the request was sent). A TLS error later in the exchange is not one of these.
-pub fn tls_failure(err: &ureq::Error) -> Option<TlsFailure> {
-    use rustls::{AlertDescription as A, Error as E};
-    let rustls = match err {
-        // Raised while building the TLS client (e.g. no CA certificate found at all).
-        ureq::Error::Rustls(e) => return Some(TlsFailure::Handshake(safe(e))),
-        ureq::Error::Tls(reason) => return Some(TlsFailure::Handshake(reason.to_string())),
-        ureq::Error::Io(io) => io.get_ref()?.downcast_ref::<E>()?,
-        _ => return None,
-    };
-    match rustls {
-        E::InvalidCertificate(cert) => Some(TlsFailure::Certificate(certificate_reason(cert))),
-        E::NoCertificatesPresented => Some(TlsFailure::Certificate(
-            "the server presented no certificate".into(),
-        )),
-        E::PeerIncompatible(_)
-        | E::InappropriateHandshakeMessage { .. }
-        | E::UnsupportedNameType
-        | E::General(_)
-        | E::AlertReceived(
-            A::HandshakeFailure
-            | A::ProtocolVersion
-            | A::InsufficientSecurity
-            | A::BadCertificate
-            | A::UnknownCA
-            | A::CertificateRequired
-            | A::IllegalParameter
-            | A::UnrecognisedName,
-        ) => Some(TlsFailure::Handshake(safe(rustls))),
-        _ => None,
-    }
-}
-
-fn certificate_reason(cert: &rustls::CertificateError) -> String {
-    use rustls::CertificateError as C;
-    match cert {
-        C::UnknownIssuer => "unknown issuer: no trusted CA signed it".into(),
-        C::Expired => "the certificate has expired".into(),
-        C::NotValidYet => "the certificate is not valid yet".into(),
-        C::NotValidForName => "the certificate is not valid for this host name".into(),
-        C::Revoked => "the certificate was revoked".into(),
-        other => safe(other),
-    }
-}
-
-fn safe(err: &dyn std::fmt::Display) -> String {
-    crate::sanitize::terminal_safe(&err.to_string())
-}
+pub use crate::tls::{TlsFailure, failure as tls_failure};
 
 #[cfg(test)]
 mod tests {

@@ -5,17 +5,21 @@
 //! "Architecture" section for the map.
 
 pub mod app;
+pub mod calllog;
 pub mod cmd;
 pub mod config;
 pub mod config_edit;
 pub mod configure;
 pub mod deepgram;
+pub mod doctor;
 pub mod duration;
 pub mod endpoint;
 pub mod env;
 pub mod error;
 pub mod export;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod hygiene;
 pub mod kubelet;
@@ -26,7 +30,9 @@ pub mod outage;
 pub mod protocol;
 pub mod provision;
 pub mod registry;
+pub mod registry_auth;
 pub mod sanitize;
 pub mod secret;
 pub mod store;
 pub mod tag;
+pub mod tls;

@@ -27,28 +27,48 @@ const DOCKER_HUB_HOSTS: &[&str] = &[
 /// "https://index.docker.io/v1/refresh-token" -> "docker.io/v1/refresh-token"
 /// "localhost:5000/team"           -> "localhost:5000/team"
 /// ```
+///
+/// The key is stable, `canonical(&canonical(s)) == canonical(s)`: whitespace is trimmed again
+/// wherever cutting off a part exposes it, and a doubled scheme is stripped too (found by
+/// fuzz/docker_stdin).
 pub fn canonical(server: &str) -> String {
-    let trimmed = server.trim();
-    let without_scheme = strip_scheme(trimmed);
+    let mut without_scheme = server.trim();
+    loop {
+        let rest = strip_scheme(without_scheme).trim_start();
+        if rest.len() == without_scheme.len() {
+            break;
+        }
+        without_scheme = rest;
+    }
     // Query and fragment never name a different registry.
     let without_query = without_scheme
         .split(['?', '#'])
         .next()
-        .unwrap_or(without_scheme);
+        .unwrap_or(without_scheme)
+        .trim_end();
     let (authority, path) = match without_query.find('/') {
         Some(slash) => without_query.split_at(slash),
         None => (without_query, ""),
     };
-    let host = normalise_authority(authority);
-    let host = if DOCKER_HUB_HOSTS.contains(&host.as_str()) {
-        "docker.io".to_string()
-    } else {
-        host
-    };
-    let path = path.trim_end_matches('/');
+    let path = path.trim_end_matches(|c: char| c == '/' || c.is_whitespace());
     let path = match path {
         "/v1" | "/v2" => "",
         other => other,
+    };
+    // Trimmed only where the host ends the key (before and after `:443` is cut): trimming
+    // before a path could join `https:` and `//` into a scheme.
+    let host = if path.is_empty() {
+        normalise_authority(authority.trim_end())
+            .trim_end()
+            .to_string()
+    } else {
+        normalise_authority(authority)
+    };
+    let host = host.as_str();
+    let host = if DOCKER_HUB_HOSTS.contains(&host) {
+        "docker.io"
+    } else {
+        host
     };
     format!("{host}{path}")
 }
@@ -159,6 +179,30 @@ mod tests {
             "[::1]\u{2028}:5000/team"
         );
         assert_eq!(canonical("ü"), "ü");
+    }
+
+    #[test]
+    fn keys_are_stable_when_canonicalised_again() {
+        // Found by fuzz/docker_stdin: whitespace left before `?`, `/` or `:443`, and a
+        // doubled scheme, made a key that a second pass changed; so did a scheme joined by
+        // trimming inside.
+        for (server, key) in [
+            (
+                "x.`\"Username\": \"uoq_/\0\0\0L\u{2}: \"]ml.exampe\"l,  ?",
+                "x.`\"username\": \"uoq_/\0\0\0L\u{2}: \"]ml.exampe\"l,",
+            ),
+            ("quay.io  ?x=1", "quay.io"),
+            ("quay.io/v2 /", "quay.io"),
+            ("quay.io :443", "quay.io"),
+            ("https://https://quay.io", "quay.io"),
+            ("https:// Quay.io/team /", "quay.io/team"),
+            ("quay.io/a b", "quay.io/a b"),
+            ("quay.io /v2/", "quay.io"),
+            ("https:    //[::1]:448/v2/", "https:    //[::1]:448/v2"),
+        ] {
+            assert_eq!(canonical(server), key, "{server:?}");
+            assert_eq!(canonical(key), key, "{key:?}");
+        }
     }
 
     #[test]

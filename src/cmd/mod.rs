@@ -4,6 +4,7 @@
 
 pub mod configure;
 pub mod confirm;
+pub mod doctor;
 pub mod export;
 pub mod kubelet;
 pub mod login;

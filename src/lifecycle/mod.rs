@@ -145,9 +145,20 @@ pub const RETRY_CHECK_AFTER: Duration = Duration::from_secs(60);
 /// The credential for `key` (canonical), as `get` and the kubelet answer it: the stored one
 /// (checked with the API when a check is due), else a newly provisioned one.
 pub fn credential(config: &Config, store: &Store, key: &str) -> Result<Outcome, ProvisionError> {
-    let Some(credential) = store.get(key)? else {
-        return provision::fetch_or_create(config, store, key);
-    };
+    match store.get(key)? {
+        Some(credential) => stored(config, store, key, credential),
+        None => provision::fetch_or_create(config, store, key),
+    }
+}
+
+/// The answer for `credential`, just read from the store for `key`: itself, unless a check or
+/// rotation is due (see the module header).
+pub fn stored(
+    config: &Config,
+    store: &Store,
+    key: &str,
+    credential: StoredCredential,
+) -> Result<Outcome, ProvisionError> {
     match due_check(config, store, key, &credential) {
         Due::No => Ok(Outcome::Credential(credential)),
         Due::Check(meta) => revalidate(config, store, key, credential, &meta),

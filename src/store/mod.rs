@@ -81,12 +81,14 @@ pub trait SecretBackend {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "no keychain is reachable ({reason}): start a Secret Service (e.g. gnome-keyring) or set {}=file",
+        "no keychain is reachable ({reason}): {} or set {}=file",
+        keyring::UNAVAILABLE_FIX,
         env::STORE
     )]
     Unavailable { reason: String },
     #[error(
-        "the keychain is locked or has no default collection ({detail}): unlock it (log in to the desktop, or `gnome-keyring-daemon --unlock`), or set {}=file",
+        "the keychain is locked or has no default collection ({detail}): {}, or set {}=file",
+        keyring::LOCKED_FIX,
         env::STORE
     )]
     Locked { detail: String },
@@ -638,7 +640,7 @@ fn complete_put(
     );
 }
 
-fn decode_record(value: &Secret, slot: &Slot) -> Result<StoredCredential, StoreError> {
+pub(crate) fn decode_record(value: &Secret, slot: &Slot) -> Result<StoredCredential, StoreError> {
     let record: Record =
         serde_json::from_str(value.expose()).map_err(|_| StoreError::Keychain {
             detail: format!(

@@ -319,6 +319,11 @@ impl FakeDeepgram {
             .count()
     }
 
+    /// Deletes a credential as the Console would (a later get-one answers 404).
+    pub fn delete_credential(&self, id: &str) {
+        self.state().credentials.retain(|c| c.id != id);
+    }
+
     /// Credentials that exist now, in the list-entry shape (no secrets).
     pub fn credentials(&self) -> Vec<Value> {
         self.state().credentials.iter().map(entry).collect()

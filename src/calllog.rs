@@ -1,0 +1,268 @@
+//! The call log: one line per invocation, for "who asked me what" (`DOCKER_CREDENTIAL_DEEPGRAM_LOG_FILE`
+//! or config key `log_file`).
+//!
+//! A line holds the time (RFC 3339, UTC), the pid, the calling program (the parent process's
+//! name: `docker`, `podman`, `skopeo`, `kubelet`...), the command, the canonical server, the
+//! outcome (`hit`, `created`, `not-found`, `ok` or `error: <kind>`) and the duration in ms.
+//! Promises: never a secret or an API key (only the values above are ever written); the file is
+//! created 0600; each line is built whole and written with one `write` on an `O_APPEND`
+//! descriptor, so parallel helpers never interleave. A log that cannot be written is a warning
+//! on stderr, never a failed `get`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::error::Error;
+
+/// What the running command learnt that the line should show.
+struct Noted {
+    server: Option<String>,
+    outcome: Option<&'static str>,
+}
+
+static NOTED: Mutex<Noted> = Mutex::new(Noted {
+    server: None,
+    outcome: None,
+});
+
+/// The canonical server this invocation is about.
+pub fn note_server(key: &str) {
+    if let Ok(mut noted) = NOTED.lock() {
+        noted.server = Some(key.to_string());
+    }
+}
+
+/// How a successful `get` was answered: `hit` or `created`.
+pub fn note_outcome(outcome: &'static str) {
+    if let Ok(mut noted) = NOTED.lock() {
+        noted.outcome = Some(outcome);
+    }
+}
+
+/// The log file: the environment variable, else `log_file` in `config.toml`.
+pub fn path() -> Option<PathBuf> {
+    if let Some(path) = crate::env::var(crate::env::LOG_FILE) {
+        return Some(PathBuf::from(path));
+    }
+    crate::config::Config::load().ok()?.log_file
+}
+
+/// Appends this invocation's line, if a log is configured.
+pub fn record(args: &[String], started: Instant, result: &Result<(), Error>) {
+    let Some(path) = path() else {
+        return;
+    };
+    let (server, noted) = NOTED
+        .lock()
+        .map(|n| (n.server.clone(), n.outcome))
+        .unwrap_or((None, None));
+    let outcome = match result {
+        Ok(()) => noted.unwrap_or("ok").to_string(),
+        Err(Error::Help(_)) => "ok".to_string(),
+        Err(Error::NotFound { .. }) => "not-found".to_string(),
+        Err(err) => format!("error: {}", error_kind(err)),
+    };
+    let line = Line {
+        unix_seconds: unix_now(),
+        pid: std::process::id(),
+        caller: caller(),
+        command: args.first().map(String::as_str).unwrap_or(""),
+        server: server.as_deref().unwrap_or("-"),
+        outcome: &outcome,
+        duration_ms: started.elapsed().as_millis(),
+    }
+    .render();
+    if let Err(err) = append(&path, &line) {
+        crate::warn!("cannot write the call log {}: {err}", path.display());
+    }
+}
+
+/// The kind of an error, one word, for the log.
+fn error_kind(err: &Error) -> &'static str {
+    match err {
+        Error::NotFound { .. } => "not-found",
+        Error::Usage(_) => "usage",
+        Error::Protocol(_) => "protocol",
+        Error::Config(_) => "config",
+        Error::Store(_) | Error::Put(_) => "store",
+        Error::Provision(_) => "provision",
+        Error::Api(_) => "api",
+        Error::Command(_) => "command",
+        Error::Help(_) => "help",
+        Error::Output(_) => "output",
+    }
+}
+
+struct Line<'a> {
+    unix_seconds: u64,
+    pid: u32,
+    caller: String,
+    command: &'a str,
+    server: &'a str,
+    outcome: &'a str,
+    duration_ms: u128,
+}
+
+impl Line<'_> {
+    fn render(&self) -> String {
+        format!(
+            "{} pid={} caller={} command={} server={} outcome={} duration_ms={}\n",
+            rfc3339(self.unix_seconds),
+            self.pid,
+            field(&self.caller),
+            field(self.command),
+            field(self.server),
+            field(self.outcome),
+            self.duration_ms
+        )
+    }
+}
+
+/// One value: quoted when it holds a space, control characters and quotes dropped, bounded,
+/// so that whatever a client sent stays on one line.
+fn field(value: &str) -> String {
+    let clean: String = value
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .take(200)
+        .collect();
+    if clean.is_empty() {
+        "-".to_string()
+    } else if clean.contains(' ') {
+        format!("\"{clean}\"")
+    } else {
+        clean
+    }
+}
+
+/// One `write` on an append-only descriptor; the file is created 0600.
+pub fn append(path: &Path, line: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(line.as_bytes())
+}
+
+/// The last `count` lines of the log (for `doctor`).
+pub fn tail(path: &Path, count: usize) -> std::io::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(count);
+    Ok(lines[start..].iter().map(|l| l.to_string()).collect())
+}
+
+/// The parent process's name (`/proc/<ppid>/comm` on Linux), else `unknown`.
+fn caller() -> String {
+    #[cfg(unix)]
+    {
+        let ppid = std::os::unix::process::parent_id();
+        if let Ok(name) = std::fs::read_to_string(format!("/proc/{ppid}/comm")) {
+            let name = name.trim();
+            if !name.is_empty() {
+                return name.to_string();
+            }
+        }
+    }
+    "unknown".to_string()
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// `2026-12-01T17:45:31Z` for unix seconds (Howard Hinnant's civil-from-days).
+pub fn rfc3339(unix_seconds: u64) -> String {
+    let days = (unix_seconds / 86_400) as i64;
+    let rest = unix_seconds % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Unix seconds for the start of an RFC 3339 time (`2026-12-01T17:45:31...`), offset ignored
+/// beyond `Z`; `None` when it does not look like one.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_utc_and_parse_back() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_796_147_131), "2026-12-01T17:45:31Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(parse_rfc3339("2026-12-01T17:45:31Z"), Some(1_796_147_131));
+        assert_eq!(
+            parse_rfc3339("2000-02-29T00:00:00.123456Z"),
+            Some(951_782_400)
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn a_line_is_one_line_whatever_the_server_holds() {
+        let line = Line {
+            unix_seconds: 0,
+            pid: 7,
+            caller: "docker".into(),
+            command: "get",
+            server: "evil\nhost \"x\"",
+            outcome: "error: store",
+            duration_ms: 12,
+        }
+        .render();
+        assert_eq!(
+            line,
+            "1970-01-01T00:00:00Z pid=7 caller=docker command=get server=\"evilhost x\" outcome=\"error: store\" duration_ms=12\n"
+        );
+    }
+
+    #[test]
+    fn the_log_is_created_private_and_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.log");
+        append(&path, "a\n").unwrap();
+        append(&path, "b\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\nb\n");
+        assert_eq!(crate::files::mode_of(&path), Some(0o600));
+        assert_eq!(tail(&path, 1).unwrap(), ["b"]);
+    }
+}

@@ -1,0 +1,249 @@
+//! Local state: the configuration, the store (backend, a keychain round trip, file modes, the
+//! index, secrets left in the fallback file), housekeeping (unfinished creates, rotation) and
+//! the call log. Never reads a credential's secret; the only write is the keychain probe item,
+//! removed at once.
+
+use std::path::Path;
+
+use super::Check;
+use crate::config::{Config, Provision, StoreChoice};
+use crate::secret::Secret;
+use crate::store::file::FILE_NAME as SECRETS_FILE;
+use crate::store::index::Index;
+use crate::store::keyring::KeyringBackend;
+use crate::store::{BackendKind, SecretBackend, Slot, Store};
+
+const PROBE: &str = "doctor-probe.docker-credential-deepgram.invalid";
+
+pub fn config_check(config: &Config) -> Check {
+    let file = config.dir.join(crate::config::CONFIG_FILE);
+    let source = if file.exists() {
+        format!("{} and the environment parse", file.display())
+    } else {
+        format!("no {} (defaults and the environment)", file.display())
+    };
+    let provisioning = match config.provision {
+        Provision::Auto => format!("provisioning registries: {}", config.registries.join(", ")),
+        Provision::Never => "provisioning is off (provision = \"never\")".to_string(),
+    };
+    Check::ok(
+        "config",
+        format!("{source}; {provisioning}; API {}", config.api_url),
+    )
+}
+
+/// The store checks, and the opened store for the checks that need it.
+pub fn checks(config: &Config) -> (Vec<Check>, Option<Store>) {
+    let mut checks = Vec::new();
+    let store = match Store::open(config) {
+        Ok(store) => store,
+        Err(err) => {
+            checks.push(Check::fail(
+                "store",
+                err.to_string(),
+                "see the message; `docker-credential-deepgram doctor` again after the fix",
+            ));
+            return (checks, None);
+        }
+    };
+    checks.push(match store.backend_kind() {
+        BackendKind::Keyring => keychain_round_trip(),
+        BackendKind::File => Check::ok(
+            "store",
+            format!(
+                "file store {} ({})",
+                config.dir.join(SECRETS_FILE).display(),
+                if config.store == StoreChoice::File {
+                    "chosen"
+                } else {
+                    "no keychain is reachable"
+                }
+            ),
+        ),
+    });
+    checks.push(modes(config));
+    checks.push(match store.index() {
+        Ok(index) => Check::ok(
+            "index",
+            format!(
+                "{} readable, {} credential(s) recorded",
+                Index::path(&config.dir).display(),
+                index.entries.len()
+            ),
+        ),
+        Err(err) => Check::fail(
+            "index",
+            err.to_string(),
+            "move the file aside; stored credentials stay in the keychain",
+        ),
+    });
+    if store.backend_kind() == BackendKind::Keyring {
+        checks.push(leftovers(&config.dir));
+    }
+    (checks, Some(store))
+}
+
+/// Write, read back and delete a probe item: proves the keychain is reachable and unlocked.
+fn keychain_round_trip() -> Check {
+    let fix = "unlock the keychain (log in to the desktop, or `gnome-keyring-daemon --unlock`), or set DOCKER_CREDENTIAL_DEEPGRAM_STORE=file";
+    let keychain = match KeyringBackend::connect() {
+        Ok(keychain) => keychain,
+        Err(err) => return Check::fail("store", err.to_string(), fix),
+    };
+    let slot = Slot::Registry(PROBE.to_string());
+    let value = Secret::new("probe");
+    let result = keychain.write(&slot, &value).and_then(|()| {
+        let read = keychain.read(&slot);
+        let removed = keychain.remove(&slot);
+        let read = read?;
+        removed.map(|_| read)
+    });
+    match result {
+        Ok(Some(read)) if read == value => Check::ok(
+            "store",
+            "keychain (Secret Service): reachable and unlocked; a probe item was written, read and deleted",
+        ),
+        Ok(_) => Check::fail(
+            "store",
+            "the keychain accepted a probe item but did not return it",
+            fix,
+        ),
+        Err(err) => Check::fail("store", err.to_string(), fix),
+    }
+}
+
+/// Every file with anything sensitive 0600 (fail), the config directory 0700 (warn: its files
+/// are private on their own).
+fn modes(config: &Config) -> Check {
+    let open = |path: &Path| crate::files::mode_of(path).filter(|mode| mode & 0o077 != 0);
+    let mut files = vec![config.dir.join(SECRETS_FILE), Index::path(&config.dir)];
+    files.extend(config.log_file.clone());
+    let wrong: Vec<String> = files
+        .iter()
+        .filter_map(|path| {
+            open(path).map(|mode| format!("{} is {mode:04o}, not 0600", path.display()))
+        })
+        .collect();
+    let dir = config.dir.display();
+    if !wrong.is_empty() {
+        return Check::fail(
+            "file modes",
+            wrong.join("; "),
+            format!("chmod 600 the named files (and chmod 700 {dir})"),
+        );
+    }
+    match open(&config.dir) {
+        Some(mode) => Check::warn(
+            "file modes",
+            format!("{dir} is {mode:04o}, not 0700 (its files are 0600)"),
+            format!("chmod 700 {dir}"),
+        ),
+        None => Check::ok("file modes", format!("{dir} and its files are private")),
+    }
+}
+
+/// Secrets an earlier fallback left in the 0600 file while a keychain is in use.
+fn leftovers(dir: &Path) -> Check {
+    let path = dir.join(SECRETS_FILE);
+    let count = std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|v| v.get("secrets")?.as_object().map(|s| s.len()))
+        .unwrap_or(0);
+    if count == 0 {
+        Check::ok("fallback file", "no secret left in the file store")
+    } else {
+        Check::warn(
+            "fallback file",
+            format!(
+                "{} still holds {count} secret(s) from a time without a keychain; they are used, but sit in a file",
+                path.display()
+            ),
+            "erase and re-store them (`docker-credential-deepgram erase`, then pull again), then delete the file",
+        )
+    }
+}
+
+pub fn housekeeping(store: &Store) -> Vec<Check> {
+    let mut checks = Vec::new();
+    match store.index() {
+        Ok(index) => {
+            let orphans: Vec<String> = index
+                .possible_orphans()
+                .map(|marker| {
+                    format!(
+                        "{} (project {}, credential {})",
+                        marker.key,
+                        marker.project_id,
+                        crate::provision::orphan_name(marker)
+                    )
+                })
+                .collect();
+            checks.push(if orphans.is_empty() {
+                Check::ok("unfinished creates", "none")
+            } else {
+                Check::warn(
+                    "unfinished creates",
+                    format!(
+                        "a create started and its secret was never stored for {}: it may have left an unused credential",
+                        orphans.join(", ")
+                    ),
+                    "look for that credential in the Deepgram Console (Self-Hosted > Distribution Credentials) and delete it if present",
+                )
+            });
+            checks.push(if index.intents.is_empty() {
+                Check::ok("interrupted writes", "none")
+            } else {
+                let keys: Vec<&str> = index.intents.iter().map(|i| i.key()).collect();
+                Check::warn(
+                    "interrupted writes",
+                    format!(
+                        "a store or erase for {} was interrupted and opening the store did not finish it",
+                        keys.join(", ")
+                    ),
+                    "fix what the store check reports, then run doctor again: opening the store finishes or undoes it",
+                )
+            });
+        }
+        Err(_) => checks.push(Check::skip(
+            "unfinished creates",
+            "the index is not readable: see the index check",
+        )),
+    }
+    checks.push(Check::skip("rotation", "rotation is not configured"));
+    checks
+}
+
+pub fn call_log(config: &Config) -> Check {
+    let Some(path) = crate::calllog::path().or_else(|| config.log_file.clone()) else {
+        return Check::skip(
+            "call log",
+            "no call log (set DOCKER_CREDENTIAL_DEEPGRAM_LOG_FILE or log_file to see who calls the helper)",
+        );
+    };
+    match crate::calllog::tail(&path, 5) {
+        Ok(lines) if lines.is_empty() => Check::ok(
+            "call log",
+            format!(
+                "{} is empty: no client has called the helper yet",
+                path.display()
+            ),
+        ),
+        Ok(lines) => Check::ok(
+            "call log",
+            format!("{}, last calls:\n{}", path.display(), lines.join("\n")),
+        ),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Check::ok(
+            "call log",
+            format!(
+                "{} does not exist yet: no client has called the helper since it was set",
+                path.display()
+            ),
+        ),
+        Err(err) => Check::warn(
+            "call log",
+            format!("cannot read {}: {err}", path.display()),
+            "check the file's owner and mode",
+        ),
+    }
+}
