@@ -679,15 +679,7 @@ pub fn parse_created(value: &Value) -> Result<CreatedCredential, ParseCreated> {
 }
 
 fn encode_path_segment(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    crate::endpoint::encode_component(segment)
 }
 
 #[cfg(test)]

@@ -141,6 +141,20 @@ fn shown(value: &str) -> String {
     crate::sanitize::terminal_safe(&value)
 }
 
+/// Percent-encodes one URL component (a path segment or a query value): RFC 3986's unreserved
+/// characters stay, every other byte becomes `%XX`.
+pub fn encode_component(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

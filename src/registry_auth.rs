@@ -15,7 +15,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::Value;
 
 use crate::deepgram::Timeouts;
-use crate::endpoint::ApiUrl;
+use crate::endpoint::{ApiUrl, encode_component};
 use crate::secret::Secret;
 
 const MAX_BODY_BYTES: u64 = 256 * 1024;
@@ -121,12 +121,12 @@ fn bearer(challenge: &Challenge, basic: &str, repository: &str, timeouts: Timeou
     let mut url = realm.to_string();
     let mut separator = if url.contains('?') { '&' } else { '?' };
     if let Some(service) = challenge.param("service") {
-        url.push_str(&format!("{separator}service={}", encode(service)));
+        url.push_str(&format!("{separator}service={}", encode_component(service)));
         separator = '&';
     }
     url.push_str(&format!(
         "{separator}scope={}",
-        encode(&format!("repository:{repository}:pull"))
+        encode_component(&format!("repository:{repository}:pull"))
     ));
     let answer = match request(&url, Some(basic), timeouts) {
         Ok(answer) => answer,
@@ -299,19 +299,6 @@ fn parse_challenge(header: &str) -> Challenge {
         scheme: scheme.to_ascii_lowercase(),
         params,
     }
-}
-
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]
