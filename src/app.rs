@@ -13,6 +13,7 @@ use crate::cli::{self, Cli, Command, NAME};
 use crate::cmd;
 use crate::config::Config;
 use crate::error::Error;
+use crate::lifecycle;
 use crate::protocol;
 use crate::provision::{self, Outcome};
 use crate::registry;
@@ -146,6 +147,9 @@ fn human(
         Command::Logout(args) => cmd::login::logout(&args, stdout),
         Command::Status(args) => cmd::status::run(&args, stdout),
         Command::Doctor(args) => cmd::doctor::run(&args, stdout),
+        Command::Revoke(args) => cmd::revoke::run(&args, stdout),
+        Command::Rotate(args) => cmd::rotate::run(&args, stdout),
+        Command::Prune(args) => cmd::prune::run(&args, stdout),
         Command::Configure(args) => cmd::configure::run(&args, stdout),
         Command::Export(args) => cmd::export::run(&args, stdout),
         Command::Kubelet => cmd::kubelet::run(stdin, stdout),
@@ -177,16 +181,21 @@ fn get(input: &str, out: &mut dyn Write) -> Result<(), Error> {
     crate::debug!("get {server:?} (key {key})");
     let config = Config::load()?;
     let store = Store::open(&config)?;
-    if let Some(credential) = store.get(&key)? {
-        crate::calllog::note_outcome("hit");
-        return protocol::write_get(out, &server, &credential.username, &credential.secret)
-            .map_err(Error::Output);
-    }
-    let credential = match provision::fetch_or_create(&config, &store, &key)? {
-        Outcome::Credential(credential) => {
-            crate::calllog::note_outcome("created");
-            credential
+    let outcome = match store.get(&key)? {
+        Some(credential) => {
+            crate::calllog::note_outcome("hit");
+            lifecycle::stored(&config, &store, &key, credential)?
         }
+        None => {
+            let outcome = provision::fetch_or_create(&config, &store, &key)?;
+            if matches!(outcome, Outcome::Credential(_)) {
+                crate::calllog::note_outcome("created");
+            }
+            outcome
+        }
+    };
+    let credential = match outcome {
+        Outcome::Credential(credential) => credential,
         Outcome::NotProvisioned => return Err(Error::NotFound { hint: None }),
         Outcome::NoApiKey(hint) | Outcome::Unavailable(hint) => {
             return Err(Error::NotFound { hint: Some(hint) });

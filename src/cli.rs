@@ -69,6 +69,24 @@ pub enum Command {
     /// whether each stored credential still exists in the project and is accepted by the
     /// registry's own auth handshake. Exit 1 when a check failed. Never shows a secret.
     Doctor(DoctorArgs),
+    /// Delete the Deepgram credential of a registry, then the local copy
+    ///
+    /// Deletes, in the Deepgram project, the credential this install uses for the registry,
+    /// then erases the local copy. A credential already gone remotely is still erased locally;
+    /// a remote failure keeps the local copy and says why. Asks first unless --yes.
+    Revoke(RevokeArgs),
+    /// Replace the Deepgram credential of a registry with a new one
+    ///
+    /// Creates a new credential (under the provisioning lock), stores it, then deletes the old
+    /// one remotely. A failed create leaves the old one in place; a failed delete records the old
+    /// id as "to delete" for `prune`. Asks first unless --yes.
+    Rotate(RotateArgs),
+    /// Delete this install's orphaned Deepgram credentials
+    ///
+    /// Deletes credentials that carry this install's [dcd:...] tag but are not in use (a create
+    /// that got no answer, a failed delete), never the current one and never one made by hand.
+    /// Prints what it will delete before deleting. Asks first unless --yes.
+    Prune(PruneArgs),
     /// Register this helper with Docker and podman/skopeo/buildah, or write the kubelet's config
     ///
     /// Adds `credHelpers` entries for the provisioning registries to Docker's config.json and
@@ -131,6 +149,56 @@ pub struct StatusArgs {
     /// Print the same facts as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Also list every distribution credential the API key sees in the project, each marked
+    /// current, orphan or other (needs the network and an API key).
+    #[arg(long)]
+    pub remote: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The provisioning registry whose credential to revoke (default: the first one, quay.io).
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print what was done as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The provisioning registry whose credential to replace (default: the first one, quay.io).
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print what was done as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Print what would be deleted and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the plan and what was done as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Also delete other installs' tagged credentials created before now minus --older-than
+    /// (nodes that are gone); never this install's current one.
+    #[arg(long)]
+    pub all_installs: bool,
+    /// With --all-installs: only credentials older than this duration (e.g. 720h).
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -380,6 +448,9 @@ mod tests {
             "logout",
             "status",
             "doctor",
+            "revoke",
+            "rotate",
+            "prune",
             "configure",
             "export",
             "kubelet",

@@ -37,6 +37,9 @@ pub const MAX_RETRY_BUDGET: Duration = Duration::from_secs(10 * 60);
 /// A remembered failure older than a day tells nothing about the API now.
 pub const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(24 * 3600);
 pub const MAX_KUBELET_CACHE_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// `revalidate_after` and `rotate_after`: ten years is "never" spelled as a duration.
+pub const MAX_LIFECYCLE_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+pub const DEFAULT_REVALIDATE_AFTER: Duration = Duration::from_secs(12 * 3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreChoice {
@@ -46,6 +49,24 @@ pub enum StoreChoice {
     Keyring,
     /// The 0600 file.
     File,
+}
+
+/// Which path the distribution-credential endpoints live under (shared/reference/deepgram-api.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiPath {
+    /// `/v1/projects/{id}/self-hosted/distribution/credentials`
+    SelfHosted,
+    /// The legacy `/v1/projects/{id}/onprem/distribution/credentials`.
+    Onprem,
+}
+
+impl ApiPath {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiPath::SelfHosted => "self-hosted",
+            ApiPath::Onprem => "onprem",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +94,12 @@ pub struct Config {
     /// How long a failed create is remembered and answered without a request; zero: off.
     pub failure_backoff: Duration,
     pub kubelet_cache_duration: Duration,
+    pub api_path: ApiPath,
+    /// How long after its last check `get` asks the API whether a credential this install
+    /// created still exists; `None`: never.
+    pub revalidate_after: Option<Duration>,
+    /// How old a credential this install created may get before `get` rotates it; `None`: never.
+    pub rotate_after: Option<Duration>,
     /// The call log (`log_file`), if any.
     pub log_file: Option<PathBuf>,
 }
@@ -127,6 +154,9 @@ struct FileConfig {
     retry_budget: Option<Spanned<toml::Value>>,
     kubelet_cache_duration: Option<Spanned<toml::Value>>,
     failure_backoff: Option<Spanned<toml::Value>>,
+    api_path: Option<Spanned<toml::Value>>,
+    revalidate_after: Option<Spanned<toml::Value>>,
+    rotate_after: Option<Spanned<toml::Value>>,
     log_file: Option<Spanned<toml::Value>>,
 }
 
@@ -196,6 +226,14 @@ impl FileValue<'_> {
             }
         };
         parse_duration(&text, max, self.source)
+    }
+
+    /// A duration, or `"never"`.
+    fn duration_or_never(&self) -> Result<Option<Duration>, ConfigError> {
+        if let toml::Value::String(text) = &self.value {
+            return parse_duration_or_never(text, self.source);
+        }
+        self.duration(MAX_LIFECYCLE_DURATION).map(Some)
     }
 }
 
@@ -270,6 +308,9 @@ impl Config {
             retry_budget: Duration::from_secs(30),
             failure_backoff: Duration::from_secs(60),
             kubelet_cache_duration: Duration::from_secs(12 * 3600),
+            api_path: ApiPath::SelfHosted,
+            revalidate_after: Some(DEFAULT_REVALIDATE_AFTER),
+            rotate_after: None,
             log_file: None,
         }
     }
@@ -333,6 +374,15 @@ impl Config {
         if let Some(v) = at("failure_backoff", file.failure_backoff) {
             self.failure_backoff = v.duration(MAX_FAILURE_BACKOFF)?;
         }
+        if let Some(v) = at("api_path", file.api_path) {
+            self.api_path = parse_api_path(v.string()?, v.source)?;
+        }
+        if let Some(v) = at("revalidate_after", file.revalidate_after) {
+            self.revalidate_after = v.duration_or_never()?;
+        }
+        if let Some(v) = at("rotate_after", file.rotate_after) {
+            self.rotate_after = v.duration_or_never()?;
+        }
         if let Some(v) = at("log_file", file.log_file) {
             self.log_file = Some(PathBuf::from(parse_nonempty(v.string()?, v.source)?));
         }
@@ -391,6 +441,17 @@ impl Config {
         ] {
             if let Some(v) = env::var(name) {
                 *slot = parse_duration(&v, max, from(name))?;
+            }
+        }
+        if let Some(v) = env::var(env::API_PATH) {
+            self.api_path = parse_api_path(&v, from(env::API_PATH))?;
+        }
+        for (name, slot) in [
+            (env::REVALIDATE_AFTER, &mut self.revalidate_after),
+            (env::ROTATE_AFTER, &mut self.rotate_after),
+        ] {
+            if let Some(v) = env::var(name) {
+                *slot = parse_duration_or_never(&v, from(name))?;
             }
         }
         Ok(())
@@ -511,6 +572,26 @@ fn parse_duration(value: &str, max: Duration, source: Source) -> Result<Duration
     crate::duration::parse(value, max).map_err(|err| source.error(err.to_string()))
 }
 
+/// `never`, or a duration up to [`MAX_LIFECYCLE_DURATION`].
+fn parse_duration_or_never(value: &str, source: Source) -> Result<Option<Duration>, ConfigError> {
+    if value.trim().eq_ignore_ascii_case("never") {
+        return Ok(None);
+    }
+    crate::duration::parse(value, MAX_LIFECYCLE_DURATION)
+        .map(Some)
+        .map_err(|err| source.error(format!("{err} (or \"never\")")))
+}
+
+fn parse_api_path(value: &str, source: Source) -> Result<ApiPath, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "self-hosted" => Ok(ApiPath::SelfHosted),
+        "onprem" => Ok(ApiPath::Onprem),
+        other => Err(source.error(format!(
+            "unknown api_path {other:?}: use self-hosted or onprem"
+        ))),
+    }
+}
+
 /// The one URL rule (`crate::endpoint`): https anywhere, plain http only to loopback, no
 /// userinfo; the error names where the value came from.
 fn parse_api_url(value: &str, source: Source) -> Result<ApiUrl, ConfigError> {
@@ -605,6 +686,36 @@ mod tests {
         let err = load("store = \n").unwrap_err().to_string();
         assert!(err.starts_with("/etc/dcd/config.toml: line 1: "), "{err}");
         assert!(!err.contains("byte"), "{err}");
+    }
+
+    #[test]
+    fn lifecycle_keys_take_durations_or_never_and_api_path_two_values() {
+        let defaults = load("").unwrap();
+        assert_eq!(
+            (
+                defaults.api_path,
+                defaults.revalidate_after,
+                defaults.rotate_after
+            ),
+            (ApiPath::SelfHosted, Some(DEFAULT_REVALIDATE_AFTER), None)
+        );
+        let config =
+            load("api_path = \"onprem\"\nrevalidate_after = \"never\"\nrotate_after = \"90d\"\n")
+                .unwrap();
+        assert_eq!(config.api_path, ApiPath::Onprem);
+        assert_eq!(config.revalidate_after, None);
+        assert_eq!(config.rotate_after, Some(Duration::from_secs(90 * 86_400)));
+        assert_eq!(
+            load("revalidate_after = 0\n").unwrap().revalidate_after,
+            Some(Duration::ZERO)
+        );
+        let err = load("api_path = \"v2\"\n").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "/etc/dcd/config.toml: line 1: key `api_path`: unknown api_path \"v2\": use self-hosted or onprem"
+        );
+        let err = load("rotate_after = \"soon\"\n").unwrap_err().to_string();
+        assert!(err.ends_with("(or \"never\")"), "{err}");
     }
 
     #[test]

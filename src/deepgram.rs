@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::config::ApiPath;
 use crate::endpoint::ApiUrl;
 pub use crate::http::Timeouts;
 use crate::http::TlsFailure;
@@ -30,6 +31,7 @@ pub struct Client {
     agent: ureq::Agent,
     base: ApiUrl,
     key: Secret,
+    path: ApiPath,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,7 +212,28 @@ impl Client {
             agent: crate::http::agent(base, timeouts)?,
             base: base.clone(),
             key,
+            path: ApiPath::SelfHosted,
         })
+    }
+
+    /// Sends the distribution-credential operations under `path` (config `api_path`).
+    pub fn with_api_path(mut self, path: ApiPath) -> Client {
+        self.path = path;
+        self
+    }
+
+    /// `/v1/projects/{project}/{self-hosted|onprem}/distribution/credentials[/{id}]`.
+    fn credentials_url(&self, project_id: &str, id: Option<&str>) -> String {
+        let mut path = format!(
+            "/v1/projects/{}/{}/distribution/credentials",
+            encode_path_segment(project_id),
+            self.path.as_str()
+        );
+        if let Some(id) = id {
+            path.push('/');
+            path.push_str(&encode_path_segment(id));
+        }
+        self.base.join(&path)
     }
 
     /// `GET /v1/projects`: the projects this key can see.
@@ -220,16 +243,13 @@ impl Client {
         parse_projects(&body).ok_or_else(|| malformed(&url, "no `projects` array"))
     }
 
-    /// `POST /v1/projects/{project}/self-hosted/distribution/credentials`, once.
+    /// `POST /v1/projects/{project}/self-hosted/distribution/credentials` (or `onprem`), once.
     pub fn create_credential(
         &self,
         project_id: &str,
         request: &CreateRequest,
     ) -> Result<CreatedCredential, ApiError> {
-        let url = self.base.join(&format!(
-            "/v1/projects/{}/self-hosted/distribution/credentials",
-            encode_path_segment(project_id)
-        ));
+        let url = self.credentials_url(project_id, None);
         let body = serde_json::to_string(request).expect("request serialises");
         let scopes = request.scopes.join(", ");
         let value = self
@@ -246,9 +266,35 @@ impl Client {
 
     /// One request; the status mapped to a typed error, the body parsed as JSON.
     fn send(&self, url: &str, body: Option<&str>, project_id: &str) -> Result<Value, ApiError> {
+        self.send_as(Method::Auto, url, body, project_id)
+    }
+
+    fn send_as(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&str>,
+        project_id: &str,
+    ) -> Result<Value, ApiError> {
         let authorization = format!("Token {}", self.key.expose());
-        crate::debug!("{} {url}", if body.is_some() { "POST" } else { "GET" });
+        let delete = method == Method::Delete;
+        crate::debug!(
+            "{} {url}",
+            if delete {
+                "DELETE"
+            } else if body.is_some() {
+                "POST"
+            } else {
+                "GET"
+            }
+        );
         let result = match body {
+            _ if delete => self
+                .agent
+                .delete(url)
+                .header("Authorization", &authorization)
+                .header("Accept", "application/json")
+                .call(),
             Some(body) => self
                 .agent
                 .post(url)
@@ -278,6 +324,11 @@ impl Client {
             .map_err(|err| transport_error(url, self.base.host(), err))?;
         crate::debug!("-> {status} ({} bytes)", text.len());
         if (200..300).contains(&status) {
+            if delete {
+                // Sources disagree on the body of a delete (deepgram-api.md §1.6): any 2xx is
+                // success, whatever it says.
+                return Ok(Value::Null);
+            }
             return serde_json::from_str(&text).map_err(|err| malformed(url, &err.to_string()));
         }
         let detail = parse_detail(&text);
@@ -311,20 +362,115 @@ impl Client {
         })
     }
 
-    /// `GET /v1/projects/{project}/self-hosted/distribution/credentials/{id}`: `Ok(false)` when
+    /// `GET /v1/projects/{project}/self-hosted/distribution/credentials/{id}` (or `onprem`): `Ok(false)` when
     /// the API answers 404 for the credential (deleted), `Ok(true)` when it exists.
     pub fn credential_exists(&self, project_id: &str, id: &str) -> Result<bool, ApiError> {
-        let url = self.base.join(&format!(
-            "/v1/projects/{}/self-hosted/distribution/credentials/{}",
-            encode_path_segment(project_id),
-            encode_path_segment(id)
-        ));
+        let url = self.credentials_url(project_id, Some(id));
         match self.send(&url, None, project_id) {
             Ok(_) => Ok(true),
             Err(ApiError::NotFound { .. }) => Ok(false),
             Err(err) => Err(err),
         }
     }
+
+    // Lifecycle operations: kept together at the end of the impl.
+
+    /// `GET …/distribution/credentials`: every credential the key may see in the project (a
+    /// key without `members:read` sees only its own: deepgram-api.md §1.1).
+    pub fn list_credentials(&self, project_id: &str) -> Result<Vec<CredentialInfo>, ApiError> {
+        let url = self.credentials_url(project_id, None);
+        let body = self.send(&url, None, project_id)?;
+        let entries = match body.get("distribution_credentials") {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(entries)) => entries,
+            Some(_) => return Err(malformed(&url, "`distribution_credentials` is not a list")),
+        };
+        Ok(entries.iter().filter_map(parse_info).collect())
+    }
+
+    /// `GET …/distribution/credentials/{id}`: `Ok(None)` only when the API itself says the
+    /// credential does not exist (a 404 in its own error shape that is not about the
+    /// project); a 404 from something else in front of it proves nothing and is an error.
+    pub fn get_credential(
+        &self,
+        project_id: &str,
+        id: &str,
+    ) -> Result<Option<CredentialInfo>, ApiError> {
+        let url = self.credentials_url(project_id, Some(id));
+        match self.send(&url, None, project_id) {
+            Ok(body) => parse_info(&body)
+                .map(Some)
+                .ok_or_else(|| malformed(&url, "no distribution_credentials_id")),
+            Err(ApiError::NotFound { detail, .. }) if detail.from_api => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// `DELETE …/distribution/credentials/{id}`: `Ok(false)` when the API says it was already
+    /// gone (as for [`Client::get_credential`]).
+    pub fn delete_credential(&self, project_id: &str, id: &str) -> Result<bool, ApiError> {
+        let url = self.credentials_url(project_id, Some(id));
+        match self.send_as(Method::Delete, &url, None, project_id) {
+            Ok(_) => Ok(true),
+            Err(ApiError::NotFound { detail, .. }) if detail.from_api => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    /// GET without a body, POST with one.
+    Auto,
+    Delete,
+}
+
+/// A distribution credential as list and get-one describe it: never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CredentialInfo {
+    pub id: String,
+    /// Derived as `deepgram+<id>` when the API does not say (it usually does not).
+    pub username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+/// One list or get-one entry: `{member, distribution_credentials: {...}}`, or the inner object
+/// alone. Text is made terminal-safe; `None` when there is no id.
+fn parse_info(value: &Value) -> Option<CredentialInfo> {
+    let inner = value
+        .get("distribution_credentials")
+        .filter(|v| v.is_object())
+        .unwrap_or(value);
+    let text = |name: &str| {
+        inner
+            .get(name)
+            .and_then(Value::as_str)
+            .map(terminal_safe)
+            .filter(|s| !s.is_empty())
+    };
+    let id = text("distribution_credentials_id")?;
+    let scopes = inner
+        .get("scopes")
+        .and_then(Value::as_array)
+        .map(|scopes| {
+            scopes
+                .iter()
+                .filter_map(Value::as_str)
+                .map(terminal_safe)
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(CredentialInfo {
+        username: text("username").unwrap_or_else(|| format!("deepgram+{id}")),
+        comment: text("comment"),
+        created: text("created"),
+        scopes,
+        id,
+    })
 }
 
 fn is_project_not_found(detail: &ApiDetail) -> bool {
@@ -716,6 +862,59 @@ mod tests {
                 created.scopes[0].as_str()
             ),
             ("id", Some("cx"), "a")
+        );
+    }
+
+    #[test]
+    fn list_and_get_entries_are_read_in_both_shapes_without_a_secret() {
+        let wrapped = serde_json::json!({
+            "member": {"member_id": "m", "email": "e@example.com"},
+            "distribution_credentials": {
+                "distribution_credentials_id": "8b36cfd0",
+                "provider": "quay",
+                "comment": "c [dcd:0123:ab]\u{1b}[2J",
+                "scopes": ["self-hosted:product:api"],
+                "created": "2023-06-28T15:36:59Z",
+                "secret": "never kept"
+            }
+        });
+        let info = parse_info(&wrapped).unwrap();
+        assert_eq!(
+            serde_json::to_value(&info).unwrap(),
+            serde_json::json!({
+                "id": "8b36cfd0",
+                "username": "deepgram+8b36cfd0",
+                "comment": "c [dcd:0123:ab]",
+                "created": "2023-06-28T15:36:59Z",
+                "scopes": ["self-hosted:product:api"],
+            })
+        );
+        let flat = serde_json::json!({"distribution_credentials_id": "x", "username": "robot+x"});
+        let info = parse_info(&flat).unwrap();
+        assert_eq!((info.username.as_str(), info.comment), ("robot+x", None));
+        assert_eq!(parse_info(&serde_json::json!({"member": {}})), None);
+    }
+
+    #[test]
+    fn the_legacy_path_is_used_for_every_operation() {
+        let base = ApiUrl::parse("https://api.example").unwrap();
+        let client = Client::new(
+            &base,
+            Secret::new("k"),
+            Timeouts {
+                connect: Duration::from_secs(1),
+                request: Duration::from_secs(1),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            client.credentials_url("p", Some("a/b")),
+            "https://api.example/v1/projects/p/self-hosted/distribution/credentials/a%2Fb"
+        );
+        let client = client.with_api_path(ApiPath::Onprem);
+        assert_eq!(
+            client.credentials_url("p", None),
+            "https://api.example/v1/projects/p/onprem/distribution/credentials"
         );
     }
 

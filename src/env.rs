@@ -33,6 +33,14 @@ pub const RETRY_BUDGET: &str = "DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET";
 pub const FAILURE_BACKOFF: &str = "DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF";
 /// Cache duration announced to the kubelet. Overrides `kubelet_cache_duration`.
 pub const KUBELET_CACHE_DURATION: &str = "DOCKER_CREDENTIAL_DEEPGRAM_KUBELET_CACHE_DURATION";
+/// `self-hosted` or `onprem`: the path of the credential endpoints. Overrides `api_path`.
+pub const API_PATH: &str = "DOCKER_CREDENTIAL_DEEPGRAM_API_PATH";
+/// How often `get` checks that its credential still exists (`never`, `0s`: every `get`).
+/// Overrides `revalidate_after`.
+pub const REVALIDATE_AFTER: &str = "DOCKER_CREDENTIAL_DEEPGRAM_REVALIDATE_AFTER";
+/// Age at which `get` rotates a credential this install created (`never`). Overrides
+/// `rotate_after`.
+pub const ROTATE_AFTER: &str = "DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_AFTER";
 
 /// Call log: append one line per invocation to this file. Overrides `log_file`.
 pub const LOG_FILE: &str = "DOCKER_CREDENTIAL_DEEPGRAM_LOG_FILE";
@@ -58,6 +66,9 @@ pub const ALL: &[&str] = &[
     RETRY_BUDGET,
     FAILURE_BACKOFF,
     KUBELET_CACHE_DURATION,
+    API_PATH,
+    REVALIDATE_AFTER,
+    ROTATE_AFTER,
     LOG_FILE,
     DEEPGRAM_API_KEY,
     DEEPGRAM_PROJECT_ID,

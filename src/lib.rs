@@ -24,6 +24,7 @@ pub mod fuzzing;
 pub mod http;
 pub mod hygiene;
 pub mod kubelet;
+pub mod lifecycle;
 pub mod lock;
 pub mod log;
 pub mod outage;

@@ -145,6 +145,17 @@ pub fn fetch_or_create(
         config.lock_timeout,
         &format!("creating a Deepgram distribution credential for {key}"),
     )?;
+    fetch_or_create_locked(config, store, key, api_key)
+}
+
+/// The part of [`fetch_or_create`] under the provisioning lock, which the caller holds: the
+/// store re-read, the remembered failure, the create.
+pub fn fetch_or_create_locked(
+    config: &Config,
+    store: &Store,
+    key: &str,
+    api_key: Secret,
+) -> Result<Outcome, ProvisionError> {
     if let Some(credential) = store.get(key)? {
         crate::debug!("{key} was provisioned by another process while we waited");
         return Ok(Outcome::Credential(credential));
@@ -164,15 +175,17 @@ pub fn fetch_or_create(
     }
 }
 
-/// Under the lock: the client, the project, the pending marker, the create, the store.
-fn create(
+/// Under the lock (the caller holds it, and has checked the store accepts writes): the client,
+/// the project, the pending marker, the create, the store. A credential stored for `key`
+/// before is replaced only once the new one is stored (`rotate`).
+pub fn create(
     config: &Config,
     store: &Store,
     key: &str,
     api_key: Secret,
 ) -> Result<StoredCredential, ProvisionError> {
-    let client = Client::new(
-        &config.api_url,
+    let client = api_client(
+        config,
         api_key,
         Timeouts {
             connect: config.connect_timeout,
@@ -258,6 +271,15 @@ fn replay(remembered: outage::Remembered) -> Result<Outcome, ProvisionError> {
             note,
         })
     }
+}
+
+/// The API client for `config`: its `api_url`, `api_path` and the shared agent rules.
+pub fn api_client(
+    config: &Config,
+    api_key: Secret,
+    timeouts: Timeouts,
+) -> Result<Client, ApiError> {
+    Ok(Client::new(&config.api_url, api_key, timeouts)?.with_api_path(config.api_path))
 }
 
 /// `DEEPGRAM_API_KEY`, else the key saved by `login`.
@@ -365,6 +387,9 @@ fn keep(
             .comment
             .clone()
             .or_else(|| Some(sent_comment.to_string())),
+        // Just created: no need to ask the API whether it exists before `revalidate_after`.
+        checked_at: Some(index::unix_now()),
+        check_failed_at: None,
     };
     let first = match store.put(key, key, &credential, Some(meta.clone())) {
         Ok(()) => {

@@ -21,6 +21,9 @@ fn top_level_help_lists_every_command_with_a_line() {
             "logout",
             "status",
             "doctor",
+            "revoke",
+            "rotate",
+            "prune",
             "configure",
             "export",
             "kubelet",
@@ -50,7 +53,19 @@ fn every_human_commands_help_names_and_explains_each_option() {
     let commands: &[(&str, &[&str])] = &[
         ("login", &["--project <ID>"]),
         ("logout", &["--all"]),
-        ("status", &["--json"]),
+        ("status", &["--json", "--remote"]),
+        ("revoke", &["--registry <REGISTRY>", "--yes", "--json"]),
+        ("rotate", &["--registry <REGISTRY>", "--yes", "--json"]),
+        (
+            "prune",
+            &[
+                "--dry-run",
+                "--yes",
+                "--json",
+                "--all-installs",
+                "--older-than <DURATION>",
+            ],
+        ),
         (
             "doctor",
             &[

@@ -49,6 +49,15 @@ _docker_credential_deepgram() {
             docker_credential_deepgram,logout)
                 cmd="docker_credential_deepgram__subcmd__logout"
                 ;;
+            docker_credential_deepgram,prune)
+                cmd="docker_credential_deepgram__subcmd__prune"
+                ;;
+            docker_credential_deepgram,revoke)
+                cmd="docker_credential_deepgram__subcmd__revoke"
+                ;;
+            docker_credential_deepgram,rotate)
+                cmd="docker_credential_deepgram__subcmd__rotate"
+                ;;
             docker_credential_deepgram,status)
                 cmd="docker_credential_deepgram__subcmd__status"
                 ;;
@@ -91,6 +100,15 @@ _docker_credential_deepgram() {
             docker_credential_deepgram__subcmd__help,logout)
                 cmd="docker_credential_deepgram__subcmd__help__subcmd__logout"
                 ;;
+            docker_credential_deepgram__subcmd__help,prune)
+                cmd="docker_credential_deepgram__subcmd__help__subcmd__prune"
+                ;;
+            docker_credential_deepgram__subcmd__help,revoke)
+                cmd="docker_credential_deepgram__subcmd__help__subcmd__revoke"
+                ;;
+            docker_credential_deepgram__subcmd__help,rotate)
+                cmd="docker_credential_deepgram__subcmd__help__subcmd__rotate"
+                ;;
             docker_credential_deepgram__subcmd__help,status)
                 cmd="docker_credential_deepgram__subcmd__help__subcmd__status"
                 ;;
@@ -107,7 +125,7 @@ _docker_credential_deepgram() {
 
     case "${cmd}" in
         docker_credential_deepgram)
-            opts="-v -h --version --help login logout status doctor configure export kubelet completions get store erase list version help"
+            opts="-v -h --version --help login logout status doctor revoke rotate prune configure export kubelet completions get store erase list version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -251,7 +269,7 @@ _docker_credential_deepgram() {
             return 0
             ;;
         docker_credential_deepgram__subcmd__help)
-            opts="login logout status doctor configure export kubelet completions get store erase list version help"
+            opts="login logout status doctor revoke rotate prune configure export kubelet completions get store erase list version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -418,6 +436,48 @@ _docker_credential_deepgram() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        docker_credential_deepgram__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        docker_credential_deepgram__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        docker_credential_deepgram__subcmd__help__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         docker_credential_deepgram__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -520,8 +580,62 @@ _docker_credential_deepgram() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        docker_credential_deepgram__subcmd__prune)
+            opts="-h --dry-run --yes --json --all-installs --older-than --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        docker_credential_deepgram__subcmd__revoke)
+            opts="-h --registry --yes --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        docker_credential_deepgram__subcmd__rotate)
+            opts="-h --registry --yes --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         docker_credential_deepgram__subcmd__status)
-            opts="-h --json --help"
+            opts="-h --json --remote --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -11,7 +11,8 @@ use crate::cli::ExportArgs;
 use crate::config::Config;
 use crate::error::Error;
 use crate::export::{self, ExportFormat};
-use crate::provision::{self, Outcome};
+use crate::lifecycle;
+use crate::provision::Outcome;
 use crate::registry;
 use crate::store::Store;
 
@@ -41,7 +42,7 @@ pub fn run(args: &ExportArgs, out: &mut impl Write) -> Result<(), Error> {
         })?,
     };
     let store = Store::open(&config)?;
-    let credential = match provision::credential(&config, &store, &key)? {
+    let credential = match lifecycle::credential(&config, &store, &key)? {
         Outcome::Credential(credential) => credential,
         Outcome::NotProvisioned => {
             return Err(Error::Command(format!(

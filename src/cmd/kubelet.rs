@@ -12,7 +12,8 @@ use std::io::{Read, Write};
 use crate::config::Config;
 use crate::error::Error;
 use crate::kubelet::{self, Auth};
-use crate::provision::{self, Outcome};
+use crate::lifecycle;
+use crate::provision::Outcome;
 use crate::registry;
 use crate::store::Store;
 
@@ -34,7 +35,7 @@ pub fn run(stdin: &mut impl Read, out: &mut impl Write) -> Result<(), Error> {
         return out.write_all(response.as_bytes()).map_err(Error::Output);
     }
     let store = Store::open(&config)?;
-    let credential = match provision::credential(&config, &store, &key)? {
+    let credential = match lifecycle::credential(&config, &store, &key)? {
         Outcome::Credential(credential) => Some(credential),
         // provision = "never" and nothing stored: the kubelet pulls without credentials.
         Outcome::NotProvisioned => None,

@@ -4,10 +4,14 @@
 //! on stderr.
 
 pub mod configure;
+pub mod confirm;
 pub mod doctor;
 pub mod export;
 pub mod kubelet;
 pub mod login;
+pub mod prune;
+pub mod revoke;
+pub mod rotate;
 pub mod status;
 
 use std::path::Path;

@@ -1,11 +1,13 @@
-//! `status`: what this install holds, without the network and without a secret.
+//! `status`: what this install holds, without the network and without a secret; with
+//! `--remote`, also every credential the API key can see in the project and its relation to
+//! this install (`lifecycle::remote`).
 //!
 //! Lists each stored credential (server, username, backend) with the Deepgram metadata of
 //! those it created (credential id, project, created time, scopes, comment), every create whose
 //! secret was not stored (a possible orphan, named by id or by its unique comment; never the
 //! credential in use), the configured store and provisioning registries, and where the API key
-//! comes from (the variable, the keychain, or the file by path). The groundwork that `rotate`,
-//! `revoke` and `prune` will build on.
+//! comes from (the variable, the keychain, or the file by path). Also the old credentials
+//! `rotate` could not delete (*to delete*, removed by `prune`).
 
 use std::io::Write;
 
@@ -15,6 +17,7 @@ use crate::cli::StatusArgs;
 use crate::config::{Config, Provision};
 use crate::env;
 use crate::error::Error;
+use crate::lifecycle::{self, LifecycleError};
 use crate::provision;
 use crate::store::Store;
 
@@ -41,8 +44,15 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
         Provision::Auto => config.registries.join(", "),
         Provision::Never => "off (provision = \"never\")".to_string(),
     };
+    // `--remote`: the list, or why there is none (the local view is shown either way).
+    let remote = args.remote.then(|| {
+        lifecycle::full_client(&config, &store)
+            .and_then(|client| lifecycle::remote::view(&config, &store, &client))
+    });
+    let remote_failed =
+        matches!(&remote, Some(Err(err)) if !matches!(err, LifecycleError::NoApiKey));
     if args.json {
-        let value = json!({
+        let mut value = json!({
             "config_dir": config.dir.display().to_string(),
             "store": store.backend_kind().as_str(),
             "provisioning": if config.provision == Provision::Auto { json!(config.registries) } else { json!([]) },
@@ -50,8 +60,17 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
             "install_id": index.install_id,
             "credentials": index.entries,
             "unfinished": orphans,
+            "to_delete": index.to_delete,
         });
-        return writeln!(out, "{value:#}").map_err(Error::Output);
+        match &remote {
+            Some(Ok((project_id, list))) => {
+                value["remote"] = json!({"project_id": project_id, "credentials": list});
+            }
+            Some(Err(err)) => value["remote"] = json!({"error": err.to_string()}),
+            None => {}
+        }
+        writeln!(out, "{value:#}").map_err(Error::Output)?;
+        return remote_result(remote_failed, remote);
     }
     let mut text = format!(
         "config directory: {}\nstore: {}\nprovisioning registries: {provisioning}\nAPI key: {api_key}\n",
@@ -86,5 +105,56 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
             provision::orphan_name(marker)
         ));
     }
-    out.write_all(text.as_bytes()).map_err(Error::Output)
+    for old in &index.to_delete {
+        text.push_str(&format!(
+            "to delete: Deepgram credential {} (was {}, project {}, comment {:?}): replaced, but its delete failed ({}); `docker-credential-deepgram prune` removes it\n",
+            old.id,
+            old.key,
+            old.project_id,
+            old.comment.as_deref().unwrap_or(""),
+            old.reason
+        ));
+    }
+    match &remote {
+        Some(Ok((project_id, list))) => {
+            text.push_str(&format!(
+                "remote credentials in project {project_id} (those this API key can see): {}\n",
+                list.len()
+            ));
+            for r in list {
+                text.push_str(&format!(
+                    "  {} {}{}: username {}, created {}, scopes {}, comment {:?}\n",
+                    r.info.id,
+                    r.relation,
+                    r.registry
+                        .as_deref()
+                        .map(|key| format!(" for {key}"))
+                        .unwrap_or_default(),
+                    r.info.username,
+                    r.info.created.as_deref().unwrap_or("(unknown)"),
+                    r.info.scopes.join(", "),
+                    r.info.comment.as_deref().unwrap_or("")
+                ));
+            }
+        }
+        Some(Err(LifecycleError::NoApiKey)) => text.push_str(&format!(
+            "remote credentials: not shown: {}\n",
+            LifecycleError::NoApiKey
+        )),
+        Some(Err(_)) | None => {}
+    }
+    out.write_all(text.as_bytes()).map_err(Error::Output)?;
+    remote_result(remote_failed, remote)
+}
+
+type RemoteView = Result<(String, Vec<lifecycle::remote::Remote>), LifecycleError>;
+
+/// The local view was printed; a failed list (other than "no API key") is still an error.
+fn remote_result(failed: bool, remote: Option<RemoteView>) -> Result<(), Error> {
+    match remote {
+        Some(Err(err)) if failed => Err(Error::Command(format!(
+            "status: cannot list the project's credentials: {err}"
+        ))),
+        _ => Ok(()),
+    }
 }

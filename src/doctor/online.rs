@@ -61,7 +61,7 @@ pub fn checks(
             checks.push(Check::skip("project", OFFLINE));
             None
         }
-        Some(key) => match Client::new(&config.api_url, key, timeouts) {
+        Some(key) => match crate::provision::api_client(config, key, timeouts) {
             Err(err) => {
                 checks.push(Check::fail(
                     "api key",

@@ -4,7 +4,8 @@
 //! Holds server names, usernames, which backend holds each secret, the metadata of credentials
 //! this install created (id, created time, scopes, comment, project), a per-install tag, a
 //! marker for every create that started and was not stored (a possible orphan, kept until it
-//! is resolved), and the write-ahead intents of store and erase operations in progress (so the
+//! is resolved), the old credentials `rotate` replaced but could not delete (*to delete*, until
+//! `prune`), and the write-ahead intents of store and erase operations in progress (so the
 //! next command can finish or undo what a killed one left half done). Never a secret or an API
 //! key. Written atomically, under the store lock held by [`super::Store`].
 
@@ -38,6 +39,10 @@ pub struct Index {
     /// backend is touched, removed after the index reflects the result.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intents: Vec<Intent>,
+    /// Credentials this install replaced (`rotate`) whose remote delete failed: still in the
+    /// Deepgram project, no longer used; `prune` deletes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to_delete: Vec<ToDelete>,
     /// The one-per-registry markers of earlier versions; read, folded into `unfinished`.
     #[serde(default, rename = "pending", skip_serializing)]
     legacy_pending: BTreeMap<String, LegacyPending>,
@@ -66,6 +71,29 @@ pub struct Provisioned {
     pub scopes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Unix seconds of the last time the API confirmed it exists (creating it counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<u64>,
+    /// Unix seconds of the last check or rotation that got no usable answer: none is tried
+    /// again for a minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_failed_at: Option<u64>,
+}
+
+/// A credential replaced by a newer one whose remote delete has not happened yet.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ToDelete {
+    /// The canonical registry key it was used for.
+    pub key: String,
+    pub id: String,
+    pub project_id: String,
+    pub api_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Why the delete did not happen (the API's answer), for `status`.
+    pub reason: String,
 }
 
 /// A create that may have left a credential in the Deepgram project without a stored secret.

@@ -116,6 +116,9 @@ mod platform {
         format!("keyring:{name}@{SERVICE}")
     }
 
+    /// Searches per read, at most (see [`Keychain::read`]).
+    const READ_ATTEMPTS: u32 = 3;
+
     impl Keychain {
         pub fn connect() -> Result<Keychain, StoreError> {
             SecretService::connect(EncryptionType::Plain)
@@ -126,20 +129,35 @@ mod platform {
         }
 
         pub fn read(&self, name: &str) -> Result<Option<Secret>, StoreError> {
-            let found = self
-                .service
-                .search_items(attributes(name))
-                .map_err(map_error)?;
-            let item = match (found.unlocked.first(), found.locked.first()) {
-                (Some(item), _) => item,
-                (None, Some(item)) => {
-                    // Asks the keychain to unlock; headless, that prompt fails at once.
-                    item.unlock().map_err(map_error)?;
-                    item
+            // An item found by the search can be deleted before its secret is read, when
+            // another process replaces or erases it (a credential replaced after it was
+            // deleted remotely): the search is repeated, a bounded number of times.
+            let mut attempt = 1;
+            let bytes = loop {
+                let found = self
+                    .service
+                    .search_items(attributes(name))
+                    .map_err(map_error)?;
+                let item = match (found.unlocked.first(), found.locked.first()) {
+                    (Some(item), _) => item,
+                    (None, Some(item)) => {
+                        // Asks the keychain to unlock; headless, that prompt fails at once.
+                        item.unlock().map_err(map_error)?;
+                        item
+                    }
+                    (None, None) => return Ok(None),
+                };
+                match item.get_secret() {
+                    Ok(bytes) => break bytes,
+                    Err(err) if attempt < READ_ATTEMPTS => {
+                        crate::debug!(
+                            "the item {name} changed while read ({err}); searching again"
+                        );
+                        attempt += 1;
+                    }
+                    Err(err) => return Err(map_error(err)),
                 }
-                (None, None) => return Ok(None),
             };
-            let bytes = item.get_secret().map_err(map_error)?;
             String::from_utf8(bytes)
                 .map(|text| Some(Secret::new(text)))
                 .map_err(|_| not_text(name))

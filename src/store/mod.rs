@@ -708,6 +708,8 @@ pub(crate) mod tests {
             created: None,
             scopes: vec![],
             comment: Some(comment.into()),
+            checked_at: None,
+            check_failed_at: None,
         }
     }
 

@@ -85,6 +85,8 @@ struct State {
     next_credential: Option<(String, String)>,
     credentials: Vec<Credential>,
     faults: VecDeque<(String, String, Fault)>,
+    /// Applied to every matching request (after the one-shot faults) until cleared.
+    sticky_faults: Vec<(String, String, Fault)>,
     requests: Vec<Recorded>,
 }
 
@@ -118,6 +120,7 @@ impl FakeDeepgram {
             next_credential: None,
             credentials: Vec::new(),
             faults: VecDeque::new(),
+            sticky_faults: Vec::new(),
             requests: Vec::new(),
         }));
         let stopping = Arc::new(AtomicBool::new(false));
@@ -210,6 +213,89 @@ impl FakeDeepgram {
         self.state()
             .faults
             .push_back((method.to_string(), path_contains.to_string(), fault));
+    }
+
+    /// Like [`FakeDeepgram::push_fault`], for every later matching request until
+    /// [`FakeDeepgram::clear_sticky_faults`].
+    pub fn set_sticky_fault(&self, method: &str, path_contains: &str, fault: Fault) {
+        self.state()
+            .sticky_faults
+            .push((method.to_string(), path_contains.to_string(), fault));
+    }
+
+    pub fn clear_sticky_faults(&self) {
+        self.state().sticky_faults.clear();
+    }
+
+    /// A plain status fault with the API's own error body for that status.
+    pub fn status_fault(status: u16) -> Fault {
+        let body = match status {
+            401 => json!({"err_code": "INVALID_AUTH", "err_msg": "Invalid credentials."}),
+            403 => {
+                json!({"category": "INSUFFICIENT_PERMISSIONS", "message": "User does not have sufficient permissions."})
+            }
+            404 => {
+                json!({"err_code": "NOT_FOUND", "err_msg": "Distribution credentials not found."})
+            }
+            429 => json!({"err_code": "TOO_MANY_REQUESTS", "err_msg": "Too many requests."}),
+            _ => json!({"err_code": "INTERNAL_SERVER_ERROR", "err_msg": "Something went wrong."}),
+        };
+        Fault::Status {
+            status,
+            headers: vec![],
+            body: body.to_string(),
+            acted: false,
+        }
+    }
+
+    /// Deletes a credential as the Console would (not counted as a request).
+    pub fn remove_credential(&self, id: &str) -> bool {
+        let mut state = self.state();
+        let before = state.credentials.len();
+        state.credentials.retain(|c| c.id != id);
+        state.credentials.len() != before
+    }
+
+    /// Adds a credential made elsewhere (by hand, or by another install) with this comment and
+    /// `created` time (RFC 3339); returns its id.
+    pub fn insert_credential(&self, comment: &str, created: &str) -> String {
+        let id = new_id();
+        self.state().credentials.push(Credential {
+            id: id.clone(),
+            comment: comment.to_string(),
+            scopes: vec!["self-hosted:product:api".to_string()],
+            created: created.to_string(),
+            project_id: PROJECT_ID.to_string(),
+        });
+        id
+    }
+
+    /// Ids of the credentials that exist now.
+    pub fn credential_ids(&self) -> Vec<String> {
+        self.state()
+            .credentials
+            .iter()
+            .map(|c| c.id.clone())
+            .collect()
+    }
+
+    /// Lists of a distribution-credentials collection, answered or not.
+    pub fn lists(&self) -> usize {
+        self.count_where(|r| r.method == "GET" && is_collection(&r.path))
+    }
+
+    /// Get-one requests for a distribution credential, answered or not.
+    pub fn gets(&self) -> usize {
+        self.count_where(|r| r.method == "GET" && is_credential(&r.path))
+    }
+
+    /// Deletes of a distribution credential, answered or not.
+    pub fn deletes(&self) -> usize {
+        self.count_where(|r| r.method == "DELETE" && is_credential(&r.path))
+    }
+
+    fn count_where(&self, test: impl Fn(&Recorded) -> bool) -> usize {
+        self.state().requests.iter().filter(|r| test(r)).count()
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -314,9 +400,19 @@ fn serve(mut stream: impl Conn, state: &Mutex<State>) {
         let position = state.faults.iter().position(|(method, path, _)| {
             *method == request.method && request.path.contains(path.as_str())
         });
+        let matches = |method: &String, path: &String| {
+            *method == request.method && request.path.contains(path.as_str())
+        };
         position
             .and_then(|i| state.faults.remove(i))
             .map(|(_, _, f)| f)
+            .or_else(|| {
+                state
+                    .sticky_faults
+                    .iter()
+                    .find(|(method, path, _)| matches(method, path))
+                    .map(|(_, _, f)| f.clone())
+            })
     };
     let answer = match fault {
         None => handle(&request, state, false),
@@ -654,6 +750,13 @@ fn is_collection(path: &str) -> bool {
     path.ends_with("/distribution/credentials") || path.ends_with("/distribution/credentials/")
 }
 
+/// `…/distribution/credentials/{id}`
+fn is_credential(path: &str) -> bool {
+    path.trim_end_matches('/')
+        .rsplit_once('/')
+        .is_some_and(|(parent, _)| parent.ends_with("/distribution/credentials"))
+}
+
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
@@ -885,6 +988,27 @@ mod tests {
             (3, 3),
             "502 and hang-up acted"
         );
+    }
+
+    #[test]
+    fn sticky_faults_last_and_operations_are_counted_apart() {
+        let fake = FakeDeepgram::start();
+        let id = fake.insert_credential("by hand", "2020-01-01T00:00:00Z");
+        let one = format!("{}/{id}", collection());
+        fake.set_sticky_fault("GET", &id, FakeDeepgram::status_fault(500));
+        assert_eq!(call(&fake, "GET", &one, Some(VALID_KEY), "").0, 500);
+        assert_eq!(call(&fake, "GET", &one, Some(VALID_KEY), "").0, 500);
+        fake.clear_sticky_faults();
+        assert_eq!(call(&fake, "GET", &one, Some(VALID_KEY), "").0, 200);
+        assert_eq!(
+            call(&fake, "GET", &collection(), Some(VALID_KEY), "").0,
+            200
+        );
+        assert!(fake.remove_credential(&id));
+        assert_eq!(call(&fake, "GET", &one, Some(VALID_KEY), "").0, 404);
+        assert_eq!(call(&fake, "DELETE", &one, Some(VALID_KEY), "").0, 404);
+        assert_eq!((fake.gets(), fake.lists(), fake.deletes()), (4, 1, 1));
+        assert_eq!(fake.creates(), 0);
     }
 
     #[test]
