@@ -623,3 +623,47 @@ fn another_copy_first_on_path_is_a_warning_that_names_it() {
     );
     assert!(path["fix"].as_str().unwrap().contains("remove or replace"));
 }
+
+#[test]
+fn housekeeping_warns_about_credentials_to_delete_and_past_rotate_after() {
+    let mut machine = Machine::healthy();
+    // A rotate whose delete failed leaves the old id to delete.
+    let index_path = machine.env.config_dir().join("index.json");
+    let mut index: Value =
+        serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+    index["to_delete"] = serde_json::json!([{
+        "key": machine.host,
+        "id": "01d01d01-0000-4000-8000-000000000001",
+        "project_id": machine.fake.project_id(),
+        "api_url": machine.fake.url(),
+        "reason": "the Deepgram API failed (500)",
+    }]);
+    std::fs::write(&index_path, index.to_string()).unwrap();
+    machine
+        .env
+        .set("DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_AFTER", "1s");
+    std::thread::sleep(Duration::from_millis(2100));
+
+    let (run, report) = machine.doctor(&["--offline"]);
+    assert_eq!(run.code, 0, "warnings do not fail doctor: {run:?}");
+    let to_delete = check(&report, "to delete");
+    assert_eq!(to_delete["status"], "warn", "{report:#}");
+    assert!(
+        to_delete["detail"]
+            .as_str()
+            .unwrap()
+            .contains("01d01d01-0000-4000-8000-000000000001"),
+        "{report:#}"
+    );
+    assert!(to_delete["fix"].as_str().unwrap().contains("prune"));
+    let rotation = check(&report, "rotation");
+    assert_eq!(rotation["status"], "warn", "{report:#}");
+    assert!(
+        rotation["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("older than rotate_after (1s): {}", machine.host)),
+        "{report:#}"
+    );
+    assert!(rotation["fix"].as_str().unwrap().contains("rotate"));
+}

@@ -139,7 +139,7 @@ pub fn run(options: &Options, context: &Context) -> Vec<Check> {
             match store {
                 Some(store) => {
                     checks.extend(online::checks(options, &config, &store, &registries));
-                    checks.extend(store::housekeeping(&store));
+                    checks.extend(store::housekeeping(&config, &store));
                 }
                 None => checks.push(Check::skip(
                     "credentials",

@@ -1,7 +1,7 @@
 //! Local state: the configuration, the store (backend, a keychain round trip, file modes, the
-//! index, secrets left in the fallback file), housekeeping (unfinished creates, rotation) and
-//! the call log. Never reads a credential's secret; the only write is the keychain probe item,
-//! removed at once.
+//! index, secrets left in the fallback file), housekeeping (unfinished creates, credentials to
+//! delete, rotation) and the call log. Never reads a credential's secret; the only write is
+//! the keychain probe item, removed at once.
 
 use std::path::Path;
 
@@ -164,7 +164,7 @@ fn leftovers(dir: &Path) -> Check {
     }
 }
 
-pub fn housekeeping(store: &Store) -> Vec<Check> {
+pub fn housekeeping(config: &Config, store: &Store) -> Vec<Check> {
     let mut checks = Vec::new();
     match store.index() {
         Ok(index) => {
@@ -204,14 +204,81 @@ pub fn housekeeping(store: &Store) -> Vec<Check> {
                     "fix what the store check reports, then run doctor again: opening the store finishes or undoes it",
                 )
             });
+            checks.push(to_delete(&index));
+            checks.push(rotation(config, &index));
         }
         Err(_) => checks.push(Check::skip(
             "unfinished creates",
             "the index is not readable: see the index check",
         )),
     }
-    checks.push(Check::skip("rotation", "rotation is not configured"));
     checks
+}
+
+/// Old credentials a `rotate` replaced but could not delete remotely.
+fn to_delete(index: &Index) -> Check {
+    if index.to_delete.is_empty() {
+        return Check::ok("to delete", "none");
+    }
+    let listed: Vec<String> = index
+        .to_delete
+        .iter()
+        .map(|old| {
+            format!(
+                "{} (was {}, project {}: {})",
+                old.id, old.key, old.project_id, old.reason
+            )
+        })
+        .collect();
+    Check::warn(
+        "to delete",
+        format!(
+            "replaced credentials still exist in the project: {}",
+            listed.join("; ")
+        ),
+        "run `docker-credential-deepgram prune` to delete them",
+    )
+}
+
+/// Credentials this install created that are older than `rotate_after` (by the API's
+/// `created`): the next `get` rotates them.
+fn rotation(config: &Config, index: &Index) -> Check {
+    let Some(max_age) = config.rotate_after else {
+        return Check::skip("rotation", "rotation is not configured");
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let old: Vec<String> = index
+        .entries
+        .iter()
+        .filter_map(|(key, entry)| {
+            let meta = entry.provisioned.as_ref()?;
+            let created = crate::calllog::parse_rfc3339(meta.created.as_deref()?)?;
+            let age = now.saturating_sub(created);
+            (age >= max_age.as_secs()).then(|| {
+                format!(
+                    "{key} (credential {}, {} old)",
+                    meta.id,
+                    crate::duration::format(std::time::Duration::from_secs(age))
+                )
+            })
+        })
+        .collect();
+    let limit = crate::duration::format(max_age);
+    if old.is_empty() {
+        Check::ok(
+            "rotation",
+            format!("every credential this install created is younger than rotate_after ({limit})"),
+        )
+    } else {
+        Check::warn(
+            "rotation",
+            format!("older than rotate_after ({limit}): {}", old.join(", ")),
+            "the next pull rotates it, or run `docker-credential-deepgram rotate --registry R` now",
+        )
+    }
 }
 
 pub fn call_log(config: &Config) -> Check {
