@@ -109,7 +109,7 @@ impl Line<'_> {
     fn render(&self) -> String {
         format!(
             "{} pid={} caller={} command={} server={} outcome={} duration_ms={}\n",
-            rfc3339(self.unix_seconds),
+            crate::rfc3339::format(self.unix_seconds),
             self.pid,
             field(&self.caller),
             field(self.command),
@@ -180,62 +180,9 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// `2026-12-01T17:45:31Z` for unix seconds (Howard Hinnant's civil-from-days).
-pub fn rfc3339(unix_seconds: u64) -> String {
-    let days = (unix_seconds / 86_400) as i64;
-    let rest = unix_seconds % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-/// Unix seconds for the start of an RFC 3339 time (`2026-12-01T17:45:31...`), offset ignored
-/// beyond `Z`; `None` when it does not look like one.
-pub fn parse_rfc3339(text: &str) -> Option<u64> {
-    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_are_rfc3339_utc_and_parse_back() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_796_147_131), "2026-12-01T17:45:31Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(parse_rfc3339("2026-12-01T17:45:31Z"), Some(1_796_147_131));
-        assert_eq!(
-            parse_rfc3339("2000-02-29T00:00:00.123456Z"),
-            Some(951_782_400)
-        );
-        assert_eq!(parse_rfc3339("yesterday"), None);
-    }
 
     #[test]
     fn a_line_is_one_line_whatever_the_server_holds() {

@@ -32,6 +32,7 @@ pub mod protocol;
 pub mod provision;
 pub mod registry;
 pub mod registry_auth;
+pub mod rfc3339;
 pub mod sanitize;
 pub mod secret;
 pub mod store;

@@ -174,7 +174,7 @@ fn credential(
             let age = meta
                 .created
                 .as_deref()
-                .and_then(crate::calllog::parse_rfc3339)
+                .and_then(crate::rfc3339::parse)
                 .map(|created| {
                     let now = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)

@@ -255,7 +255,7 @@ fn rotation(config: &Config, index: &Index) -> Check {
         .iter()
         .filter_map(|(key, entry)| {
             let meta = entry.provisioned.as_ref()?;
-            let created = crate::calllog::parse_rfc3339(meta.created.as_deref()?)?;
+            let created = crate::rfc3339::parse(meta.created.as_deref()?)?;
             let age = now.saturating_sub(created);
             (age >= max_age.as_secs()).then(|| {
                 format!(

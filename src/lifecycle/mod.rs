@@ -238,7 +238,7 @@ fn is_due(meta: &Provisioned, every: Duration, now: u64) -> bool {
 fn is_rotation_due(meta: &Provisioned, rotate_after: Option<Duration>, now: u64) -> bool {
     let (Some(max_age), Some(created)) = (
         rotate_after,
-        meta.created.as_deref().and_then(unix_from_rfc3339),
+        meta.created.as_deref().and_then(crate::rfc3339::parse),
     ) else {
         return false;
     };
@@ -301,67 +301,6 @@ fn rotate_in_get(
             Ok(Outcome::Credential(credential))
         }
     }
-}
-
-/// Unix seconds of an RFC 3339 time as the API writes `created` (`2023-06-28T15:36:59.609841Z`,
-/// or with a `±HH:MM` offset); `None` for anything else.
-pub fn unix_from_rfc3339(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let number = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        part.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    let bytes = text.as_bytes();
-    if bytes.len() < 20
-        || bytes[4] != b'-'
-        || bytes[7] != b'-'
-        || !matches!(bytes[10], b'T' | b't' | b' ')
-        || bytes[13] != b':'
-        || bytes[16] != b':'
-    {
-        return None;
-    }
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        rest = &fraction[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let (h, m) = rest[1..].split_once(':')?;
-            if h.len() != 2 || m.len() != 2 {
-                return None;
-            }
-            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
-        }
-    };
-    // days-from-civil (Howard Hinnant's algorithm)
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second - offset).ok()
 }
 
 /// The client for a check: the configured one, held to [`CHECK_TIME_LIMIT`].
@@ -514,36 +453,6 @@ mod tests {
             comment: None,
             checked_at,
             check_failed_at,
-        }
-    }
-
-    #[test]
-    fn api_times_are_read_as_unix_seconds() {
-        assert_eq!(unix_from_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            unix_from_rfc3339("2023-06-28T15:36:59.609841Z"),
-            Some(1_687_966_619)
-        );
-        assert_eq!(
-            unix_from_rfc3339("2023-06-28T15:36:59Z"),
-            Some(1_687_966_619)
-        );
-        assert_eq!(
-            unix_from_rfc3339("2023-06-28T17:36:59+02:00"),
-            Some(1_687_966_619)
-        );
-        assert_eq!(
-            unix_from_rfc3339("2024-02-29T00:00:00Z"),
-            Some(1_709_164_800)
-        );
-        for bad in [
-            "",
-            "yesterday",
-            "2023-13-01T00:00:00Z",
-            "2023-06-28T15:36:59",
-            "1969-12-31T23:59:59Z",
-        ] {
-            assert_eq!(unix_from_rfc3339(bad), None, "{bad}");
         }
     }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{LifecycleError, unix_from_rfc3339};
+use super::LifecycleError;
 use crate::config::Config;
 use crate::deepgram::Client;
 use crate::provision;
@@ -81,7 +81,10 @@ pub fn plan(
         } else if index.install_id.as_deref() == Some(install) {
             "orphan"
         } else {
-            let created = credential.created.as_deref().and_then(unix_from_rfc3339);
+            let created = credential
+                .created
+                .as_deref()
+                .and_then(crate::rfc3339::parse);
             match (cutoff, created) {
                 (Some(cutoff), Some(created)) if created < cutoff => "other install",
                 _ => continue,
