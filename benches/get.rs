@@ -107,19 +107,61 @@ fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "NOT met" }
 }
 
-/// Median wall times in ms of `a` and `b`, run alternately.
+/// Median wall times in ms of `a` and `b`, run alternately. A failed run ends the sampling
+/// (it is reported with what the command printed: e.g. gnome-keyring-daemon itself can abort
+/// under a long run of sessions, and D-Bus then activates an empty, locked one); the medians
+/// are of the pairs measured before it.
 fn interleaved(runs: usize, a: &mut Command, b: &mut Command, input: &[u8]) -> (f64, f64) {
-    for _ in 0..WARMUP {
-        run_with_input(a, input).expect("first command runs");
-        run_with_input(b, input).expect("second command runs");
-    }
     let mut times_a = Vec::with_capacity(runs);
     let mut times_b = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        times_a.push(run_with_input(a, input).expect("first command runs"));
-        times_b.push(run_with_input(b, input).expect("second command runs"));
+    'runs: for round in 0..WARMUP + runs {
+        let mut pair = [Duration::ZERO; 2];
+        for (slot, command) in [&mut *a, &mut *b].into_iter().enumerate() {
+            match run_with_input(command, input) {
+                Some(time) => pair[slot] = time,
+                None => {
+                    println!(
+                        "  run {round} failed, sampling stopped after {} pairs: {}",
+                        times_a.len(),
+                        explain_failure(command, input)
+                    );
+                    break 'runs;
+                }
+            }
+        }
+        if round >= WARMUP {
+            times_a.push(pair[0]);
+            times_b.push(pair[1]);
+        }
     }
+    assert!(
+        !times_a.is_empty(),
+        "no run of the pair succeeded after the warm-up"
+    );
     (median_ms(times_a), median_ms(times_b))
+}
+
+/// What a command that failed printed, run once more with its output kept.
+fn explain_failure(command: &mut Command, input: &[u8]) -> String {
+    let mut child = match command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(err) => return format!("{command:?} does not start: {err}"),
+    };
+    let _ = child.stdin.take().unwrap().write_all(input);
+    match child.wait_with_output() {
+        Ok(output) => format!(
+            "{command:?} failed ({}): stdout {:?}, stderr {:?}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(err) => format!("{command:?} failed: {err}"),
+    }
 }
 
 /// Spawns, feeds stdin, waits; `None` if the program is missing or fails.
