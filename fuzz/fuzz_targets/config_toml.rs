@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
             "{project:?}"
         );
     }
-    let url = config.api_url.to_ascii_lowercase();
+    let url = config.api_url.as_str().to_ascii_lowercase();
     assert!(
         url.starts_with("https://") || url.starts_with("http://"),
         "{url:?}"
