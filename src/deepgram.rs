@@ -453,17 +453,7 @@ fn parse_info(value: &Value) -> Option<CredentialInfo> {
             .filter(|s| !s.is_empty())
     };
     let id = text("distribution_credentials_id")?;
-    let scopes = inner
-        .get("scopes")
-        .and_then(Value::as_array)
-        .map(|scopes| {
-            scopes
-                .iter()
-                .filter_map(Value::as_str)
-                .map(terminal_safe)
-                .collect()
-        })
-        .unwrap_or_default();
+    let scopes = terminal_safe_strings(inner.get("scopes"));
     Some(CredentialInfo {
         username: text("username").unwrap_or_else(|| format!("deepgram+{id}")),
         comment: text("comment"),
@@ -658,16 +648,7 @@ pub fn parse_created(value: &Value) -> Result<CreatedCredential, ParseCreated> {
     let username = raw("username")
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| format!("deepgram+{id}"));
-    let scopes = find("scopes")
-        .and_then(Value::as_array)
-        .map(|scopes| {
-            scopes
-                .iter()
-                .filter_map(Value::as_str)
-                .map(terminal_safe)
-                .collect()
-        })
-        .unwrap_or_default();
+    let scopes = terminal_safe_strings(find("scopes"));
     Ok(CreatedCredential {
         id,
         username,
@@ -676,6 +657,21 @@ pub fn parse_created(value: &Value) -> Result<CreatedCredential, ParseCreated> {
         scopes,
         comment: text("comment"),
     })
+}
+
+/// The strings of a JSON array (a credential's `scopes`), made terminal-safe; empty when the
+/// value is missing or not an array.
+fn terminal_safe_strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(terminal_safe)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn encode_path_segment(segment: &str) -> String {
