@@ -90,6 +90,16 @@ fn run(
     let Some(command) = args.first() else {
         return (Audience::Protocol, Err(usage_error(None)));
     };
+    // `get --help`: a person asking (Docker never passes a flag), answered as `help get`.
+    if let [_, flag] = args
+        && matches!(flag.as_str(), "--help" | "-h")
+        && matches!(
+            command.as_str(),
+            "get" | "store" | "erase" | "list" | "version"
+        )
+    {
+        return human(&["help".into(), command.clone()], stdin, stdout);
+    }
     let mut protocol_command = |run: fn(&str, &mut dyn Write) -> Result<(), Error>| {
         if args.len() != 1 {
             return (Audience::Protocol, Err(usage_error(None)));

@@ -189,9 +189,9 @@ fn a_mistyped_option_gets_a_suggestion_on_stderr_and_exit_2() {
 fn protocol_commands_keep_their_usage_errors_on_stdout() {
     let env = TestEnv::file_store();
     for args in [
-        &["get", "--help"][..],
+        &["get", "extra"][..],
         &["list", "extra"][..],
-        &["version", "-h"][..],
+        &["version", "--json"][..],
         &["--version", "x"][..],
     ] {
         let run = env.run(args, b"quay.io");
@@ -211,6 +211,26 @@ fn protocol_commands_keep_their_usage_errors_on_stdout() {
             )
         );
     }
+}
+
+#[test]
+fn help_of_a_protocol_command_exits_0_with_its_help() {
+    let env = TestEnv::file_store();
+    for command in ["get", "store", "erase", "list", "version"] {
+        for flag in ["--help", "-h"] {
+            let run = env.run(&[command, flag], b"quay.io");
+            assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{command} {flag}");
+            assert!(
+                run.stdout
+                    .contains(&format!("Usage: docker-credential-deepgram {command}")),
+                "{command} {flag}: {run:?}"
+            );
+            assert!(run.stdout.contains("Docker protocol") || command == "version");
+            // The same text as `help <command>`, and nothing was read or stored.
+            assert_eq!(run.stdout, env.run(&["help", command], b"").stdout);
+        }
+    }
+    assert!(!env.config_dir().join("index.json").exists());
 }
 
 #[test]
