@@ -220,3 +220,75 @@ fn list_never_reads_stdin() {
         (0, "{\"https://quay.io\":\"alice\"}\n")
     );
 }
+
+/// The index entry's `checked_at` for `key`, moved `seconds` into the past (as if that much
+/// time had passed since the last check): the clock the tests control.
+fn backdate_check(env: &TestEnv, key: &str, seconds: u64) {
+    let path = env.config_dir().join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let meta = &mut index["entries"][key]["provisioned"];
+    let checked = meta["checked_at"]
+        .as_u64()
+        .expect("creating a credential counts as its first check");
+    meta["checked_at"] = serde_json::json!(checked - seconds);
+    std::fs::write(&path, index.to_string()).unwrap();
+}
+
+#[test]
+fn with_default_settings_a_console_deletion_is_healed_by_the_first_get_after_an_hour() {
+    let fake = FakeDeepgram::start();
+    let mut env = TestEnv::keyring();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
+    env.set("DEEPGRAM_API_KEY", &fake.api_key());
+    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    let secret = |run: &support::Run| -> String {
+        let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        value["Secret"].as_str().unwrap().to_string()
+    };
+    let first = env.get("quay.io");
+    first.ok();
+    let old = fake.credential_ids();
+    assert_eq!(old.len(), 1);
+    // Deleted in the Console right after the first pull.
+    assert!(fake.remove_credential(&old[0]));
+    let requests = fake.requests().len();
+
+    // Within the hour: a cache hit, no check, no HTTP client, no request.
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOG", "debug");
+    backdate_check(&env, "quay.io", 59 * 60);
+    let hit = env.get("quay.io");
+    hit.ok();
+    assert_eq!(secret(&hit), secret(&first));
+    assert!(hit.stderr.contains("no check due for quay.io"), "{hit:?}");
+    assert_eq!(
+        fake.requests().len(),
+        requests,
+        "no request within the hour"
+    );
+    env.unset("DOCKER_CREDENTIAL_DEEPGRAM_LOG");
+
+    // An hour after the last check: the first get checks, finds it gone, and heals.
+    backdate_check(&env, "quay.io", 2 * 60);
+    let started = std::time::Instant::now();
+    let healed = env.get("quay.io");
+    healed.ok();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{healed:?}"
+    );
+    assert_ne!(secret(&healed), secret(&first));
+    assert!(
+        healed.stderr.contains(&format!(
+            "Deepgram credential {} for quay.io no longer exists",
+            old[0]
+        )),
+        "{healed:?}"
+    );
+    assert_eq!(fake.creates(), 2);
+    // And the next get, its check just made, answers the new one without a request.
+    let requests = fake.requests().len();
+    let after = env.get("quay.io");
+    assert_eq!(secret(after.ok()), secret(&healed));
+    assert_eq!(fake.requests().len(), requests);
+}
