@@ -239,6 +239,34 @@ impl FileValue<'_> {
     }
 }
 
+/// toml says only "duplicate key": name the key and the line that first set it, so that the
+/// error says which of the two to delete.
+fn duplicate_key(text: &str, span: Range<usize>, line: usize) -> Option<String> {
+    let key = text
+        .get(span)?
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim()
+        .trim_matches('"');
+    if key.is_empty() || key.contains('\n') {
+        return None;
+    }
+    let first = text.lines().take(line - 1).position(|earlier| {
+        let earlier = earlier.trim_start();
+        [key.to_string(), format!("\"{key}\""), format!("[{key}]")]
+            .iter()
+            .any(|spelled| {
+                earlier.strip_prefix(spelled.as_str()).is_some_and(|rest| {
+                    spelled.ends_with(']') || rest.trim_start().starts_with('=')
+                })
+            })
+    })? + 1;
+    Some(format!(
+        "key `{key}` is set twice, on lines {first} and {line}: delete one of them"
+    ))
+}
+
 /// The 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
@@ -319,10 +347,20 @@ impl Config {
 
     /// Applies the text of `config.toml`; errors name `path`, the line and the key.
     fn apply_text(&mut self, text: &str, path: &Path) -> Result<(), ConfigError> {
-        let file: FileConfig = toml::from_str(text).map_err(|err| ConfigError::File {
-            path: path.to_path_buf(),
-            line: err.span().map_or(1, |span| line_of(text, span.start)),
-            message: err.message().trim_end().to_string(),
+        let file: FileConfig = toml::from_str(text).map_err(|err| {
+            let line = err.span().map_or(1, |span| line_of(text, span.start));
+            let message = err.message().trim_end();
+            let message = match err.span() {
+                Some(span) if message.starts_with("duplicate key") => {
+                    duplicate_key(text, span, line).unwrap_or_else(|| message.to_string())
+                }
+                _ => message.to_string(),
+            };
+            ConfigError::File {
+                path: path.to_path_buf(),
+                line,
+                message,
+            }
         })?;
         let at = |key: &'static str, value: Option<Spanned<toml::Value>>| {
             value.map(|spanned| {
@@ -688,6 +726,26 @@ mod tests {
         let err = load("store = \n").unwrap_err().to_string();
         assert!(err.starts_with("/etc/dcd/config.toml: line 1: "), "{err}");
         assert!(!err.contains("byte"), "{err}");
+    }
+
+    #[test]
+    fn a_duplicate_key_names_the_key_and_both_lines() {
+        let err = load("store = \"file\"\nprovision = \"auto\"\n\n  store = \"keyring\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "/etc/dcd/config.toml: line 4: key `store` is set twice, on lines 1 and 4: delete one of them"
+        );
+        let err = load("\"api_url\" = \"https://a.example\"\napi_url = \"https://b.example\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with(
+                "line 2: key `api_url` is set twice, on lines 1 and 2: delete one of them"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -292,3 +292,30 @@ fn with_default_settings_a_console_deletion_is_healed_by_the_first_get_after_an_
     assert_eq!(secret(after.ok()), secret(&healed));
     assert_eq!(fake.requests().len(), requests);
 }
+
+#[test]
+fn a_duplicate_key_names_the_key_and_both_lines_and_deleting_one_fixes_it() {
+    let env = TestEnv::file_store();
+    let path = env.config_dir().join("config.toml");
+    std::fs::write(
+        &path,
+        "provision = \"auto\"\nlock_timeout = \"30s\"\n# later, by someone else\nlock_timeout = \"2m\"\n",
+    )
+    .unwrap();
+    let run = env.run(&["status"], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "docker-credential-deepgram: {}: line 4: key `lock_timeout` is set twice, on lines 2 and 4: delete one of them\n",
+            path.display()
+        )
+    );
+    // The advice, followed: delete one of the two lines.
+    std::fs::write(
+        &path,
+        "provision = \"auto\"\n# later, by someone else\nlock_timeout = \"2m\"\n",
+    )
+    .unwrap();
+    env.run(&["status"], b"").ok();
+}
