@@ -253,3 +253,46 @@ fn contradictory_flags_and_relative_paths_are_refused() {
         "{run:?}"
     );
 }
+
+#[test]
+fn undo_works_from_its_record_whatever_config_toml_holds() {
+    let env = TestEnv::file_store();
+    let containers = env.home().join(".config/containers/auth.json");
+    write_docker_config(&env, "{\"auths\":{}}");
+    configure(&env, &[]).ok();
+    assert!(
+        std::fs::read_to_string(docker_config(&env))
+            .unwrap()
+            .contains("\"quay.io\": \"deepgram\"")
+    );
+    let config = env.config_dir().join("config.toml");
+    for broken in [
+        "store = \"nope\"\n",
+        "store = \"file\"\nstore = \"file\"\n",
+        "this is not toml\n",
+    ] {
+        std::fs::write(&config, broken).unwrap();
+        // Everything else refuses the broken file...
+        assert_eq!(env.run(&["status"], b"").code, 1);
+        // ...but undo works from its record, and says what is wrong with the file.
+        let run = configure(&env, &["--undo"]);
+        assert_eq!(run.code, 0, "{broken}: {run:?}");
+        assert!(
+            run.stderr.starts_with(&format!(
+                "docker-credential-deepgram: warning: {}: line ",
+                config.display()
+            )),
+            "{run:?}"
+        );
+        assert!(run.stderr.contains("undoing from the record in"), "{run:?}");
+        assert_eq!(
+            std::fs::read_to_string(docker_config(&env)).unwrap().trim(),
+            "{\n\t\"auths\": {}\n}",
+            "{run:?}"
+        );
+        assert!(!containers.exists(), "{run:?}");
+        // Configure again for the next broken variant (with a good file).
+        std::fs::remove_file(&config).unwrap();
+        configure(&env, &[]).ok();
+    }
+}

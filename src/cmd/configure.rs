@@ -26,81 +26,124 @@ const DEFAULT_STATE_DIR: &str = "/var/lib/docker-credential-deepgram";
 
 pub fn run(args: &ConfigureArgs, out: &mut impl Write) -> Result<(), Error> {
     refuse_contradictions(args)?;
+    if args.undo {
+        return undo(args, out);
+    }
     let config = Config::load()?;
     if args.kubelet {
         return kubelet(args, &config, out);
     }
-    let home = env::var(clients::HOME).map(PathBuf::from).ok_or_else(|| {
-        Error::Command(
-            "configure: HOME is not set: set it, or DOCKER_CONFIG and REGISTRY_AUTH_FILE".into(),
-        )
-    })?;
-    let targets = configure::targets(&env::var, &home);
-    let undo = args.undo;
+    let home = home()?;
     let plan_options = configure::Options {
         force: args.force,
-        undo,
+        undo: false,
     };
     let hosts = config.registry_hosts();
     let mut state = configure::load_state(&config.dir).map_err(command_error)?;
-    let mut plans = targets
+    let mut plans = configure::targets(&env::var, &home)
         .into_iter()
         .map(|target| configure::plan(target, &hosts, &plan_options, &state, registry::canonical))
         .collect::<Result<Vec<FilePlan>, _>>()
         .map_err(command_error)?;
-    if undo
-        && !plans
-            .iter()
-            .any(|plan| state.files.contains_key(&state_key(plan)))
-    {
-        return writeln!(
-            out,
-            "nothing to undo: {} in {} records no change to these files",
-            configure::STATE_FILE,
-            config.dir.display()
-        )
-        .map_err(Error::Output);
-    }
-
     let dry_run = args.dry_run;
     let store = settle_plaintext(&config, &mut plans, !args.no_migrate)?;
     if !dry_run {
         if let Some(store) = &store {
             store_migrations(store, &plans)?;
         }
-        // Each file's change is recorded as soon as it lands, so that a failure on a later file
-        // leaves `--undo` able to remove exactly what was done.
-        let mut done: Vec<String> = Vec::new();
-        for plan in &plans {
-            configure::apply(plan).map_err(|err| partial_failure(err, &done))?;
-            let key = state_key(plan);
-            let before = state.files.get(&key).cloned();
-            match &plan.state {
-                Some(file_state) => state.files.insert(key, file_state.clone()),
-                None => state.files.remove(&key),
-            };
-            if state.files.get(&state_key(plan)) != before.as_ref() || plan.changes_anything() {
-                configure::save_state(&config.dir, &state).map_err(|err| {
-                    let mut changed = done.clone();
-                    changed.push(format!("{} (not recorded)", plan.real_path.display()));
-                    partial_failure(err, &changed)
-                })?;
-            }
-            if plan.changes_anything() {
-                done.push(plan.real_path.display().to_string());
-            }
-        }
+        apply_recorded(&config.dir, &mut state, &plans)?;
     }
-    report(&plans, dry_run, undo, out)?;
-    if !undo {
-        let path = env::var(clients::PATH).unwrap_or_default();
-        if !configure::helper_on_path(&path) {
-            writeln!(
-                out,
-                "warning: {} is not on PATH; Docker and podman look for it there: install it with ./install.sh or add its directory to PATH",
-                configure::HELPER_BINARY
-            )
-            .map_err(Error::Output)?;
+    report(&plans, dry_run, false, out)?;
+    let path = env::var(clients::PATH).unwrap_or_default();
+    if !configure::helper_on_path(&path) {
+        writeln!(
+            out,
+            "warning: {} is not on PATH; Docker and podman look for it there: install it with ./install.sh or add its directory to PATH",
+            configure::HELPER_BINARY
+        )
+        .map_err(Error::Output)?;
+    }
+    Ok(())
+}
+
+fn home() -> Result<PathBuf, Error> {
+    env::var(clients::HOME).map(PathBuf::from).ok_or_else(|| {
+        Error::Command(
+            "configure: HOME is not set: set it, or DOCKER_CONFIG and REGISTRY_AUTH_FILE".into(),
+        )
+    })
+}
+
+/// `--undo` needs only the record in the config directory, not the settings: it works whatever
+/// `config.toml` holds (a broken one is the moment a person most needs it), with the config
+/// error as a warning.
+fn undo(args: &ConfigureArgs, out: &mut impl Write) -> Result<(), Error> {
+    let dir = match Config::load() {
+        Ok(config) => config.dir,
+        Err(err) => {
+            let dir = crate::config::config_dir()?;
+            eprintln!(
+                "{}: warning: {err}; undoing from the record in {} anyway",
+                crate::cli::NAME,
+                dir.display()
+            );
+            dir
+        }
+    };
+    let home = home()?;
+    let options = configure::Options {
+        force: args.force,
+        undo: true,
+    };
+    let mut state = configure::load_state(&dir).map_err(command_error)?;
+    let plans = configure::targets(&env::var, &home)
+        .into_iter()
+        .map(|target| configure::plan(target, &[], &options, &state, registry::canonical))
+        .collect::<Result<Vec<FilePlan>, _>>()
+        .map_err(command_error)?;
+    if !plans
+        .iter()
+        .any(|plan| state.files.contains_key(&state_key(plan)))
+    {
+        return writeln!(
+            out,
+            "nothing to undo: {} in {} records no change to these files",
+            configure::STATE_FILE,
+            dir.display()
+        )
+        .map_err(Error::Output);
+    }
+    if !args.dry_run {
+        apply_recorded(&dir, &mut state, &plans)?;
+    }
+    report(&plans, args.dry_run, true, out)
+}
+
+/// Writes each plan's file and records it in the state file as soon as it lands, so that a
+/// failure on a later file leaves `--undo` able to remove exactly what was done.
+fn apply_recorded(
+    dir: &Path,
+    state: &mut configure::State,
+    plans: &[FilePlan],
+) -> Result<(), Error> {
+    let mut done: Vec<String> = Vec::new();
+    for plan in plans {
+        configure::apply(plan).map_err(|err| partial_failure(err, &done))?;
+        let key = state_key(plan);
+        let before = state.files.get(&key).cloned();
+        match &plan.state {
+            Some(file_state) => state.files.insert(key, file_state.clone()),
+            None => state.files.remove(&key),
+        };
+        if state.files.get(&state_key(plan)) != before.as_ref() || plan.changes_anything() {
+            configure::save_state(dir, state).map_err(|err| {
+                let mut changed = done.clone();
+                changed.push(format!("{} (not recorded)", plan.real_path.display()));
+                partial_failure(err, &changed)
+            })?;
+        }
+        if plan.changes_anything() {
+            done.push(plan.real_path.display().to_string());
         }
     }
     Ok(())
