@@ -429,7 +429,7 @@ fn find_plaintext(
 }
 
 /// `Ok(None)` for an entry without a secret; `auth` is base64 `user:password`.
-fn plaintext(entry: &Value) -> Result<Option<(String, Secret)>, String> {
+pub fn plaintext(entry: &Value) -> Result<Option<(String, Secret)>, String> {
     let text = |name: &str| {
         entry
             .get(name)

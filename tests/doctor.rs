@@ -667,3 +667,330 @@ fn housekeeping_warns_about_credentials_to_delete_and_past_rotate_after() {
     );
     assert!(rotation["fix"].as_str().unwrap().contains("rotate"));
 }
+
+// Issue 16: doctor never gives false comfort, and its advice works when followed.
+
+impl Machine {
+    /// `doctor --json` as `command` (already given its arguments) runs it.
+    fn doctor_as(&self, command: &mut Command) -> (Run, Value) {
+        let run = finish(spawn_with_input(command, b""));
+        let report: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|err| panic!("doctor --json printed no JSON ({err}): {run:?}"));
+        (run, report)
+    }
+
+    /// `doctor --json` without the session bus: cron, `su -`, a CI job.
+    fn doctor_without_bus(&self) -> (Run, Value) {
+        let kubelet = self.kubelet_config().display().to_string();
+        let mut command = self
+            .env
+            .command(&["doctor", "--json", "--kubelet-config", &kubelet]);
+        command.env_remove("DBUS_SESSION_BUS_ADDRESS");
+        self.doctor_as(&mut command)
+    }
+}
+
+/// A read-only bind mount of a directory onto itself, undone on drop (root can write through
+/// any mode, but not through a read-only mount).
+struct ReadOnly(PathBuf);
+
+impl ReadOnly {
+    fn mount(dir: &std::path::Path) -> ReadOnly {
+        let dir = dir.to_path_buf();
+        let path = dir.display().to_string();
+        for args in [
+            &["--bind", &path, &path][..],
+            &["-o", "remount,bind,ro", &path][..],
+        ] {
+            let status = Command::new("mount").args(args).status().unwrap();
+            assert!(status.success(), "mount {args:?} (the tests run as root)");
+        }
+        ReadOnly(dir)
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn status_of<'a>(report: &'a Value, name: &str) -> &'a str {
+    check(report, name)["status"].as_str().unwrap()
+}
+
+#[test]
+fn a_read_only_config_dir_fails_and_the_fix_makes_doctor_green() {
+    let machine = Machine::healthy();
+    let (run, report) = machine.doctor(&[]);
+    assert_eq!(run.code, 0, "{report:#}");
+    assert_eq!(status_of(&report, "config dir"), "ok");
+
+    let mounted = ReadOnly::mount(&machine.env.config_dir());
+    // What the issue saw: `login` (like `store` and a first pull) fails there.
+    let login = machine
+        .env
+        .run(&["login"], machine.fake.api_key().as_bytes());
+    assert_ne!(login.code, 0, "{login:?}");
+    let (run, report) = machine.doctor(&[]);
+    let detail = assert_fails(&run, &report, "config dir", "read-only file system");
+    assert!(detail.contains("Read-only file system"), "{detail}");
+    assert!(
+        detail.contains(&machine.env.config_dir().display().to_string()),
+        "{detail}"
+    );
+    assert_eq!(failed(&report), ["config dir"]);
+
+    // The fix, followed: remount it read-write.
+    drop(mounted);
+    let (run, report) = machine.doctor(&[]);
+    assert_eq!(run.code, 0, "{report:#}");
+    assert_eq!(status_of(&report, "config dir"), "ok");
+}
+
+#[test]
+fn an_immutable_lock_file_fails_the_config_dir_check_until_cleared() {
+    let machine = Machine::healthy();
+    let lock = machine.env.config_dir().join("provision.lock");
+    assert!(lock.exists(), "the first pull made it");
+    let chattr = |flag: &str| {
+        let status = Command::new("chattr")
+            .args([flag, &lock.display().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "chattr {flag}");
+    };
+    chattr("+i");
+    let (run, report) = machine.doctor(&["--offline"]);
+    chattr("-i");
+    let detail = assert_fails(&run, &report, "config dir", "chattr -i");
+    assert!(
+        detail.contains(&format!("cannot write {}", lock.display())),
+        "{detail}"
+    );
+    // Cleared (as the fix says): green again.
+    let (run, report) = machine.doctor(&["--offline"]);
+    assert_eq!(run.code, 0, "{report:#}");
+    assert_eq!(status_of(&report, "config dir"), "ok");
+}
+
+#[test]
+fn a_key_in_an_unreachable_keychain_is_not_no_key_and_each_fix_works() {
+    let mut machine = Machine::healthy();
+    // The key saved by login, in the keychain, instead of the environment.
+    machine.env.unset("DEEPGRAM_API_KEY");
+    machine
+        .env
+        .run(&["login"], machine.fake.api_key().as_bytes())
+        .ok();
+    let (run, report) = machine.doctor(&[]);
+    assert_eq!(run.code, 0, "{report:#}");
+
+    let (run, report) = machine.doctor_without_bus();
+    let detail = assert_fails(&run, &report, "api key", "DBUS_SESSION_BUS_ADDRESS");
+    assert!(
+        detail.contains(
+            "the API key saved by login is in the keychain, which this process cannot reach"
+        ),
+        "{detail}"
+    );
+    assert!(!detail.contains("no Deepgram API key"), "{detail}");
+    let detail = assert_fails(&run, &report, "store", "DBUS_SESSION_BUS_ADDRESS");
+    assert!(
+        detail.contains(&format!(
+            "the credentials for {} are in the keychain",
+            machine.host
+        )),
+        "{detail}"
+    );
+    assert!(
+        !run.stdout.contains(&machine.fake.api_key()) && !run.stdout.contains(SECRET),
+        "{run:?}"
+    );
+    // The fix, followed: the session's bus (what the fix names).
+    let kubelet = machine.kubelet_config().display().to_string();
+    let mut in_session = machine
+        .env
+        .command(&["doctor", "--json", "--kubelet-config", &kubelet]);
+    let address = machine.env.keyring.as_ref().unwrap().address.clone();
+    in_session.env("DBUS_SESSION_BUS_ADDRESS", &address);
+    let (run, report) = machine.doctor_as(&mut in_session);
+    assert_eq!(run.code, 0, "{report:#}");
+
+    // No key at all (the file store, nothing saved) is "no key", and login fixes it.
+    let fake = FakeDeepgram::start();
+    let mut env = TestEnv::without_keychain();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
+    let run = env.run(&["doctor", "--json", "--offline"], b"");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let detail = assert_fails(&run, &report, "api key", "docker-credential-deepgram login");
+    assert!(detail.starts_with("no Deepgram API key"), "{detail}");
+    env.run(&["login"], fake.api_key().as_bytes()).ok();
+    let run = env.run(&["doctor", "--json"], b"");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(status_of(&report, "api key"), "ok", "{report:#}");
+}
+
+#[test]
+fn a_differing_plaintext_login_gets_the_one_edit_that_resolves_it() {
+    let machine = Machine::healthy();
+    let config = machine.env.home().join(".docker/config.json");
+    let mut document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    // `docker login` of another user, left in the file: base64 "alice:pw1".
+    document["auths"] = serde_json::json!({ machine.host.clone(): {"auth": "YWxpY2U6cHcx"} });
+    std::fs::write(&config, serde_json::to_string_pretty(&document).unwrap()).unwrap();
+
+    // configure keeps both (the stored credential answers) and says to delete it by hand...
+    let configured = machine.env.run(&["configure"], b"");
+    configured.ok();
+    assert!(
+        configured
+            .stdout
+            .contains("delete the file's entry by hand"),
+        "{configured:?}"
+    );
+    // ...and doctor names that one edit instead of sending the user back to configure.
+    let (_, report) = machine.doctor(&[]);
+    let docker = check(&report, "docker");
+    assert_eq!(docker["status"], "warn", "{report:#}");
+    let fix = docker["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with(&format!(
+            "delete `auths[\"{}\"]` (the login of user alice) from {} by hand",
+            machine.host,
+            config.display()
+        )),
+        "{fix}"
+    );
+    assert!(!fix.contains("configure"), "{fix}");
+    assert!(!report.to_string().contains("YWxpY2U6cHcx"));
+
+    // The edit, followed: doctor is green.
+    document["auths"]
+        .as_object_mut()
+        .unwrap()
+        .remove(&machine.host);
+    std::fs::write(&config, serde_json::to_string_pretty(&document).unwrap()).unwrap();
+    let (run, report) = machine.doctor(&[]);
+    assert_eq!(run.code, 0, "{report:#}");
+    assert_eq!(status_of(&report, "docker"), "ok", "{report:#}");
+    // The stored credential still answers.
+    let got = machine.env.get(&machine.host);
+    assert!(got.ok().stdout.contains(SECRET));
+}
+
+/// The pid that owns org.freedesktop.secrets on `env`'s bus.
+fn secrets_owner(env: &TestEnv) -> Option<u32> {
+    let output = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.GetConnectionUnixProcessID",
+            "string:org.freedesktop.secrets",
+        ])
+        .env_clear()
+        .envs(env.keyring.as_ref().unwrap().env())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .last()?
+        .parse()
+        .ok()
+}
+
+/// Runs the shell command the advice names, in the keychain's session, typing `password`.
+fn follow_unlock_advice(env: &TestEnv, advice: &str, password: &str) {
+    let command = advice
+        .split("headless (SSH), ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').nth(1))
+        .unwrap_or_else(|| panic!("no headless command in {advice:?}"));
+    assert!(
+        command.contains("gnome-keyring-daemon --replace --unlock"),
+        "{command}"
+    );
+    let mut shell = Command::new("bash");
+    shell
+        .args(["-c", command])
+        .env_clear()
+        .envs(env.keyring.as_ref().unwrap().env());
+    let run = finish(spawn_with_input(
+        &mut shell,
+        format!("{password}\n").as_bytes(),
+    ));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains(password) && !run.stderr.contains(password));
+}
+
+/// Kills the daemon the advice started (a child of nobody here) when the test ends.
+struct KillOnDrop(Option<u32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    }
+}
+
+#[test]
+fn the_locked_keychain_advice_unlocks_it_and_status_shows_what_it_can_meanwhile() {
+    let mut machine = Machine::healthy();
+    // The key saved by login, in the keychain that gets locked.
+    machine.env.unset("DEEPGRAM_API_KEY");
+    machine
+        .env
+        .run(&["login"], machine.fake.api_key().as_bytes())
+        .ok();
+    machine.env.keyring.as_mut().unwrap().lock();
+
+    // status: everything that does not need the keychain, then the keychain and its fix.
+    let status = machine.env.run(&["status"], b"");
+    assert_eq!(status.code, 1, "{status:?}");
+    for line in [
+        format!("config directory: {}\n", machine.env.config_dir().display()),
+        format!("provisioning registries: {}\n", machine.host),
+        "API key: saved by login in the keychain (which cannot be used now: see below)\n"
+            .to_string(),
+        format!(
+            "credential {}: username {USERNAME} in the keyring store",
+            machine.host
+        ),
+        format!("  Deepgram credential {ID} in project"),
+    ] {
+        assert!(status.stdout.contains(&line), "{line:?}: {status:?}");
+    }
+    assert!(
+        status.stderr.contains("the keychain is locked"),
+        "{status:?}"
+    );
+    assert!(
+        status
+            .stderr
+            .contains("gnome-keyring-daemon --replace --unlock"),
+        "{status:?}"
+    );
+
+    // doctor: the store fails with the advice; get says the same.
+    let (run, report) = machine.doctor(&["--offline"]);
+    let detail = assert_fails(&run, &report, "store", "--replace --unlock");
+    assert!(detail.contains("locked"), "{detail}");
+    let fix = check(&report, "store")["fix"].as_str().unwrap().to_string();
+    let get = machine.env.get(&machine.host);
+    assert_eq!(get.code, 1, "{get:?}");
+    assert!(get.stdout.contains("--replace --unlock"), "{get:?}");
+
+    // The advice, followed, as a person in that session would: the keychain is usable.
+    follow_unlock_advice(&machine.env, &fix, "pw");
+    let _daemon = KillOnDrop(secrets_owner(&machine.env));
+    let (run, report) = machine.doctor(&[]);
+    assert_eq!(run.code, 0, "{report:#}");
+    assert_eq!(status_of(&report, "store"), "ok");
+    let got = machine.env.get(&machine.host);
+    assert!(got.ok().stdout.contains(SECRET), "{got:?}");
+    machine.env.run(&["status"], b"").ok();
+}

@@ -23,11 +23,20 @@ use crate::store::Store;
 
 pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
     let config = Config::load()?;
-    let store = Store::open(&config)?;
+    let store = match Store::open(&config) {
+        Ok(store) => store,
+        // A keychain that cannot be used (locked, unreachable with `store = "keyring"`): show
+        // everything that does not need it, then name it with its fix.
+        Err(err) => return without_store(&config, err, out),
+    };
     let index = store.index()?;
     let orphans: Vec<_> = index.possible_orphans().collect();
+    let place = match store.api_key_place() {
+        Ok(place) => place,
+        Err(err) => return without_store(&config, err, out),
+    };
     let api_key = if env::var(env::DEEPGRAM_API_KEY).is_some() {
-        if store.api_key_place()?.is_some() {
+        if place.is_some() {
             format!(
                 "{} (takes precedence over the key saved by login)",
                 env::DEEPGRAM_API_KEY
@@ -35,7 +44,7 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
         } else {
             env::DEEPGRAM_API_KEY.to_string()
         }
-    } else if let Some(place) = store.api_key_place()? {
+    } else if let Some(place) = place {
         format!("saved by login (in {place})")
     } else {
         "none".to_string()
@@ -145,6 +154,72 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
     }
     out.write_all(text.as_bytes()).map_err(Error::Output)?;
     remote_result(remote_failed, remote)
+}
+
+/// The view without the store: the configuration, where the API key comes from, the index
+/// (it holds no secret) and, with `--remote` and `DEEPGRAM_API_KEY`, the project's list; then
+/// the store's error, with its fix, as the command's error.
+fn without_store(
+    config: &Config,
+    store_error: crate::store::StoreError,
+    out: &mut impl Write,
+) -> Result<(), Error> {
+    let provisioning = match config.provision {
+        Provision::Auto => config.registries.join(", "),
+        Provision::Never => "off (provision = \"never\")".to_string(),
+    };
+    let saved = match crate::store::index::Index::load(&config.dir) {
+        Ok(index) => index.api_key_backend.clone(),
+        Err(_) => None,
+    };
+    let api_key = if env::var(env::DEEPGRAM_API_KEY).is_some() {
+        env::DEEPGRAM_API_KEY.to_string()
+    } else {
+        match saved.as_deref() {
+            Some("file") => format!(
+                "saved by login (in {})",
+                config.dir.join(crate::store::file::FILE_NAME).display()
+            ),
+            Some(_) => "saved by login in the keychain (which cannot be used now: see below)".to_string(),
+            None => "none in the environment; cannot tell whether login saved one, because the store cannot be used (see below)".to_string(),
+        }
+    };
+    let mut text = format!(
+        "config directory: {}\nstore: {} (cannot be used now: see below)\nprovisioning registries: {provisioning}\nAPI key: {api_key}\n",
+        config.dir.display(),
+        match config.store {
+            crate::config::StoreChoice::File => "file",
+            _ => "keyring",
+        },
+    );
+    match crate::store::index::Index::load(&config.dir) {
+        Ok(index) => {
+            if index.entries.is_empty() {
+                text.push_str("credentials: none recorded\n");
+            }
+            for (key, entry) in &index.entries {
+                text.push_str(&format!(
+                    "credential {key}: username {} in the {} store (stored as {:?})\n",
+                    entry.username, entry.backend, entry.server_url
+                ));
+                if let Some(meta) = &entry.provisioned {
+                    text.push_str(&format!(
+                        "  Deepgram credential {} in project {}, created {}, scopes {}, comment {:?}\n",
+                        meta.id,
+                        meta.project_id,
+                        meta.created.as_deref().unwrap_or("(unknown)"),
+                        meta.scopes.join(", "),
+                        meta.comment.as_deref().unwrap_or("")
+                    ));
+                }
+            }
+        }
+        Err(err) => text.push_str(&format!("credentials: {err}\n")),
+    }
+    out.write_all(text.as_bytes()).map_err(Error::Output)?;
+    Err(Error::Command(format!(
+        "status: the store cannot be used: {store_error}"
+    )))
 }
 
 type RemoteView = Result<(String, Vec<lifecycle::remote::Remote>), LifecycleError>;

@@ -6,15 +6,23 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::{Check, Context};
-use crate::configure::HELPER_SUFFIX;
+use crate::configure::{HELPER_SUFFIX, Held};
 use crate::env::clients::{DOCKER_CONFIG, REGISTRY_AUTH_FILE, XDG_CONFIG_HOME};
 use crate::registry::canonical;
+use crate::secret::Secret;
 
 const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 const CONFIGURE: &str = "run `docker-credential-deepgram configure`";
 
-pub fn checks(context: &Context, registries: &[String]) -> Vec<Check> {
-    vec![docker(context, registries), containers(context, registries)]
+/// What the store holds for a registry, compared with a plaintext login (registry key,
+/// username, secret); `None` when the store cannot tell.
+pub type Holds<'a> = &'a dyn Fn(&str, &str, &Secret) -> Option<Held>;
+
+pub fn checks(context: &Context, registries: &[String], holds: Holds) -> Vec<Check> {
+    vec![
+        docker(context, registries, holds),
+        containers(context, registries),
+    ]
 }
 
 fn docker_path(context: &Context) -> PathBuf {
@@ -61,7 +69,7 @@ fn has_plaintext(document: &Map<String, Value>, registry: &str) -> bool {
     })
 }
 
-fn docker(context: &Context, registries: &[String]) -> Check {
+fn docker(context: &Context, registries: &[String], holds: Holds) -> Check {
     let path = docker_path(context);
     let document = match read(&path) {
         Ok(Some(document)) => document,
@@ -120,6 +128,11 @@ fn docker(context: &Context, registries: &[String]) -> Check {
         );
     }
     if !plaintext.is_empty() {
+        let mut fixes = Vec::new();
+        for registry in &plaintext {
+            fixes.push(plaintext_fix(&path, &document, registry, holds));
+        }
+        fixes.dedup();
         return Check::warn(
             "docker",
             format!(
@@ -128,7 +141,7 @@ fn docker(context: &Context, registries: &[String]) -> Check {
                 registries.join(", "),
                 plaintext.join(", ")
             ),
-            "run `docker-credential-deepgram configure`, which moves it into the keychain",
+            fixes.join("; "),
         );
     }
     Check::ok(
@@ -139,6 +152,40 @@ fn docker(context: &Context, registries: &[String]) -> Check {
             registries.join(", ")
         ),
     )
+}
+
+/// The one action that resolves a plaintext `auths` entry the helper shadows: `configure`
+/// moves it (or drops it as a duplicate) when the store holds nothing else for the registry;
+/// when the store holds another credential, configure keeps both, so the entry is deleted by
+/// hand (it is unused: the stored credential answers).
+fn plaintext_fix(
+    path: &Path,
+    document: &Map<String, Value>,
+    registry: &str,
+    holds: Holds,
+) -> String {
+    let configure = "run `docker-credential-deepgram configure`, which moves it into the store";
+    let Some((auths_key, value)) = document
+        .get("auths")
+        .and_then(Value::as_object)
+        .and_then(|auths| auths.iter().find(|(key, _)| canonical(key) == registry))
+    else {
+        return configure.to_string();
+    };
+    let Ok(Some((username, secret))) = crate::configure::plaintext(value) else {
+        return format!(
+            "delete `auths[\"{auths_key}\"]` from {} by hand: it cannot be read, and the helper answers for {registry}",
+            path.display()
+        );
+    };
+    match holds(registry, &username, &secret) {
+        Some(Held::Other { username: stored }) => format!(
+            "delete `auths[\"{auths_key}\"]` (the login of user {username}) from {} by hand: the helper answers for {registry} with the stored credential of user {stored}, so that entry is unused and only keeps a secret in the file",
+            path.display()
+        ),
+        Some(Held::Same) => "run `docker-credential-deepgram configure`, which removes it (the store holds the same credential)".to_string(),
+        Some(Held::Nothing) | None => configure.to_string(),
+    }
 }
 
 /// The containers tools' files in the order they read them.

@@ -18,6 +18,8 @@ pub mod store;
 use std::path::PathBuf;
 
 use crate::config::Config;
+use crate::configure::Held;
+use crate::store::{Store, StoredCredential};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -129,7 +131,25 @@ pub fn run(options: &Options, context: &Context) -> Vec<Check> {
             .map(|r| r.to_string())
             .collect(),
     };
-    checks.extend(clients::checks(context, &registries));
+    // What the store holds decides the fix for a plaintext login; opened only if one exists.
+    let opened = std::cell::OnceCell::new();
+    let holds = |registry: &str, username: &str, secret: &crate::secret::Secret| {
+        let store = opened
+            .get_or_init(|| config.as_ref().ok().and_then(|c| Store::open(c).ok()))
+            .as_ref()?;
+        let theirs = StoredCredential {
+            username: username.to_string(),
+            secret: secret.clone(),
+        };
+        Some(match store.get(registry).ok()? {
+            None => Held::Nothing,
+            Some(ours) if ours == theirs => Held::Same,
+            Some(ours) => Held::Other {
+                username: ours.username,
+            },
+        })
+    };
+    checks.extend(clients::checks(context, &registries, &holds));
     checks.push(kubelet::check(options, &registries));
     match config {
         Ok(config) => {

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::deepgram::{ApiError, Client, Timeouts};
 use crate::env;
 use crate::registry_auth::{self, Verdict};
-use crate::store::Store;
+use crate::store::{BackendKind, Store};
 
 /// The repository a pull-scope token is asked for: Deepgram's self-hosted API image.
 pub const PROBE_REPOSITORY: &str = "deepgram/self-hosted-api";
@@ -47,11 +47,7 @@ pub fn checks(
     let client = match key {
         None => {
             if checks.is_empty() {
-                checks.push(Check::fail(
-                    "api key",
-                    "no Deepgram API key: new credentials cannot be created and stored ones cannot be checked with Deepgram",
-                    format!("set {} or run `docker-credential-deepgram login`", env::DEEPGRAM_API_KEY),
-                ));
+                checks.push(no_key(store));
             }
             checks.push(Check::skip("project", "no API key"));
             None
@@ -126,6 +122,47 @@ pub fn checks(
     checks
 }
 
+/// No key where this process looks: none saved, or saved in a keychain it cannot reach.
+fn no_key(store: &Store) -> Check {
+    let login = format!(
+        "set {} or run `docker-credential-deepgram login`",
+        env::DEEPGRAM_API_KEY
+    );
+    let none = "no Deepgram API key: new credentials cannot be created and stored ones cannot be checked with Deepgram";
+    let Some(reason) = store.unreachable_keychain() else {
+        return Check::fail("api key", none, login);
+    };
+    let index = store.index().unwrap_or_default();
+    let keychain = BackendKind::Keyring.as_str();
+    let here = format!(
+        "{}; or {login} here, which keeps a key in the file store this process uses",
+        super::store::SESSION_FIX
+    );
+    match index.api_key_backend.as_deref() {
+        Some(backend) if backend == keychain => Check::fail(
+            "api key",
+            format!(
+                "the API key saved by login is in the keychain, which this process cannot reach ({reason})"
+            ),
+            here,
+        ),
+        Some(_) => Check::fail("api key", none, login),
+        // Saved by an older version, which did not record where: only the keychain knows.
+        None if index.entries.values().any(|e| e.backend == keychain) => Check::warn(
+            "api key",
+            format!(
+                "no API key in the file store, and cannot tell whether login saved one in the keychain, because this process cannot reach it ({reason})"
+            ),
+            here,
+        ),
+        None => Check::fail(
+            "api key",
+            format!("{none} (and no keychain is reachable: {reason})"),
+            login,
+        ),
+    }
+}
+
 fn credential(
     options: &Options,
     store: &Store,
@@ -152,12 +189,12 @@ fn credential(
             ];
         }
         Err(err) => {
+            let fix = match err {
+                crate::store::StoreError::KeychainUnreachable { .. } => super::store::SESSION_FIX,
+                _ => "fix the store (see the store check)",
+            };
             return vec![
-                Check::fail(
-                    &name,
-                    err.to_string(),
-                    "fix the store (see the store check)",
-                ),
+                Check::fail(&name, err.to_string(), fix),
                 Check::skip(&remote, "the store failed"),
                 Check::skip(&accepted, "the store failed"),
             ];

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::Check;
-use crate::config::{Config, Provision, StoreChoice};
+use crate::config::{Config, Provision};
 use crate::secret::Secret;
 use crate::store::file::FILE_NAME as SECRETS_FILE;
 use crate::store::index::Index;
@@ -48,19 +48,9 @@ pub fn checks(config: &Config) -> (Vec<Check>, Option<Store>) {
     };
     checks.push(match store.backend_kind() {
         BackendKind::Keyring => keychain_round_trip(),
-        BackendKind::File => Check::ok(
-            "store",
-            format!(
-                "file store {} ({})",
-                config.dir.join(SECRETS_FILE).display(),
-                if config.store == StoreChoice::File {
-                    "chosen"
-                } else {
-                    "no keychain is reachable"
-                }
-            ),
-        ),
+        BackendKind::File => file_store(config, &store),
     });
+    checks.push(writable(config));
     checks.push(modes(config));
     checks.push(match store.index() {
         Ok(index) => Check::ok(
@@ -83,9 +73,98 @@ pub fn checks(config: &Config) -> (Vec<Check>, Option<Store>) {
     (checks, Some(store))
 }
 
+/// What to do when this process cannot reach the keychain that holds something: run in the
+/// session that has it, or keep a new one in the file store this process uses.
+pub const SESSION_FIX: &str = "run it in the session that holds the keychain (log in to it, or set DBUS_SESSION_BUS_ADDRESS to its bus, usually unix:path=/run/user/<uid>/bus)";
+
+/// The file store: chosen, or the fallback of `auto` mode, which cannot use what the index
+/// records in the keychain.
+fn file_store(config: &Config, store: &Store) -> Check {
+    let path = config.dir.join(SECRETS_FILE);
+    let Some(reason) = store.unreachable_keychain() else {
+        return Check::ok("store", format!("file store {} (chosen)", path.display()));
+    };
+    let in_keychain: Vec<String> = store
+        .index()
+        .map(|index| {
+            index
+                .entries
+                .iter()
+                .filter(|(_, entry)| entry.backend == BackendKind::Keyring.as_str())
+                .map(|(key, _)| key.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if in_keychain.is_empty() {
+        return Check::ok(
+            "store",
+            format!(
+                "file store {} (no keychain is reachable: {reason})",
+                path.display()
+            ),
+        );
+    }
+    Check::fail(
+        "store",
+        format!(
+            "the credentials for {} are in the keychain, which this process cannot reach ({reason})",
+            in_keychain.join(", ")
+        ),
+        SESSION_FIX,
+    )
+}
+
+/// The config directory and the lock files in it take writes: every `store`, `login` and first
+/// pull needs them, and a read-only directory fails them all.
+fn writable(config: &Config) -> Check {
+    let dir = &config.dir;
+    let probe = dir.join(format!(".doctor-probe-{}", std::process::id()));
+    let mut problems = Vec::new();
+    let mut fixes = Vec::new();
+    let mut explain = |path: &Path, err: std::io::Error| {
+        problems.push(format!("cannot write {}: {err}", path.display()));
+        fixes.push(match err.raw_os_error() {
+            Some(libc::EROFS) => format!(
+                "{} is on a read-only file system: remount it read-write, or set DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR to a private directory on a writable one (then `docker-credential-deepgram login` there)",
+                dir.display()
+            ),
+            _ => format!(
+                "make {} writable by you (`ls -ld` shows its owner and mode; `lsattr` shows an immutable flag, `chattr -i` clears it)",
+                path.display()
+            ),
+        });
+    };
+    match crate::files::open_private(&probe) {
+        Ok(file) => {
+            drop(file);
+            let _ = std::fs::remove_file(&probe);
+            for lock in [crate::provision::PROVISION_LOCK, crate::store::STORE_LOCK] {
+                let path = dir.join(lock);
+                if let Err(err) = crate::files::open_private(&path) {
+                    explain(&path, err);
+                }
+            }
+        }
+        Err(err) => explain(dir, err),
+    }
+    if problems.is_empty() {
+        Check::ok(
+            "config dir",
+            format!("{} and its lock files take writes", dir.display()),
+        )
+    } else {
+        fixes.dedup();
+        Check::fail("config dir", problems.join("; "), fixes.join("; "))
+    }
+}
+
 /// Write, read back and delete a probe item: proves the keychain is reachable and unlocked.
 fn keychain_round_trip() -> Check {
-    let fix = "unlock the keychain (log in to the desktop, or `gnome-keyring-daemon --unlock`), or set DOCKER_CREDENTIAL_DEEPGRAM_STORE=file";
+    let fix = format!(
+        "{}; or set DOCKER_CREDENTIAL_DEEPGRAM_STORE=file",
+        crate::store::keyring::LOCKED_FIX
+    );
+    let fix = fix.as_str();
     let keychain = match KeyringBackend::connect() {
         Ok(keychain) => keychain,
         Err(err) => return Check::fail("store", err.to_string(), fix),
@@ -145,11 +224,35 @@ fn modes(config: &Config) -> Check {
 /// Secrets an earlier fallback left in the 0600 file while a keychain is in use.
 fn leftovers(dir: &Path) -> Check {
     let path = dir.join(SECRETS_FILE);
-    let count = std::fs::read(&path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|v| v.get("secrets")?.as_object().map(|s| s.len()))
-        .unwrap_or(0);
+    let count = match crate::files::read_optional(&path) {
+        Ok(None) => 0,
+        Ok(Some(bytes)) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(value) => value
+                .get("secrets")
+                .and_then(|s| s.as_object().map(|s| s.len()))
+                .unwrap_or(0),
+            Err(err) => {
+                return Check::warn(
+                    "fallback file",
+                    format!(
+                        "cannot tell whether secrets are left in {}, because it is not valid JSON ({err})",
+                        path.display()
+                    ),
+                    format!("move {} aside; it is never overwritten", path.display()),
+                );
+            }
+        },
+        Err(err) => {
+            return Check::warn(
+                "fallback file",
+                format!(
+                    "cannot tell whether secrets are left in {}, because it cannot be read ({err})",
+                    path.display()
+                ),
+                "check its owner and mode (`ls -l`)",
+            );
+        }
+    };
     if count == 0 {
         Check::ok("fallback file", "no secret left in the file store")
     } else {

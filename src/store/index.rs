@@ -43,6 +43,11 @@ pub struct Index {
     /// Deepgram project, no longer used; `prune` deletes them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub to_delete: Vec<ToDelete>,
+    /// Which backend holds the API key saved by `login` (`keyring` or `file`; never the key),
+    /// so that a process that cannot reach the keychain can tell "saved where I cannot look"
+    /// from "none saved".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_backend: Option<String>,
     /// The one-per-registry markers of earlier versions; read, folded into `unfinished`.
     #[serde(default, rename = "pending", skip_serializing)]
     legacy_pending: BTreeMap<String, LegacyPending>,

@@ -66,10 +66,13 @@ pub const UNAVAILABLE_FIX: &str =
 pub const UNAVAILABLE_FIX: &str =
     "this platform has no supported keychain: drop `store = \"keyring\"`";
 
-/// What to do when the keychain refuses access, for the error message of this platform.
+/// What to do when the keychain refuses access, for the error message of this platform. On
+/// Linux, headless: `--replace` hands the session over to a new gnome-keyring that unlocks the
+/// login keyring with the password read on stdin (a plain `--unlock` starts a second daemon
+/// beside the running one and leaves the keyring locked); the password never reaches argv or
+/// the shell history.
 #[cfg(target_os = "linux")]
-pub const LOCKED_FIX: &str =
-    "unlock it (log in to the desktop, or `gnome-keyring-daemon --unlock`)";
+pub const LOCKED_FIX: &str = "unlock it: on a desktop, log in or unlock the Login keyring (Passwords and Keys); headless (SSH), in the same session, type the keyring's password (usually your login password) to `read -rs pw; printf '%s' \"$pw\" | gnome-keyring-daemon --replace --unlock --components=secrets; unset pw`";
 #[cfg(target_os = "macos")]
 pub const LOCKED_FIX: &str = "unlock it (`security unlock-keychain`)";
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]

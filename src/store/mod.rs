@@ -31,7 +31,7 @@ use index::{Index, IndexEntry, Intent, Provisioned};
 use keyring::KeyringBackend;
 
 /// Serialises index and file-store updates across processes.
-const STORE_LOCK: &str = "store.lock";
+pub const STORE_LOCK: &str = "store.lock";
 /// Index updates are quick; waiting longer means something is wrong.
 const STORE_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -404,7 +404,25 @@ impl Store {
 
     pub fn set_api_key(&self, key: &Secret) -> Result<(), StoreError> {
         let _lock = self.lock()?;
-        self.backend.write(&Slot::ApiKey, key)
+        self.backend.write(&Slot::ApiKey, key)?;
+        self.note_api_key(Some(self.backend.kind()));
+        Ok(())
+    }
+
+    /// Records (best effort, under the store lock) which backend holds the saved API key.
+    fn note_api_key(&self, backend: Option<BackendKind>) {
+        let noted = Index::load(&self.dir).and_then(|mut index| {
+            index.api_key_backend = backend.map(|kind| kind.as_str().to_string());
+            index.save(&self.dir)
+        });
+        if let Err(err) = noted {
+            crate::debug!("cannot note where the API key is: {err}");
+        }
+    }
+
+    /// Why the keychain could not be reached, when `auto` mode fell back to the file store.
+    pub fn unreachable_keychain(&self) -> Option<&str> {
+        self.unreachable_keychain.as_deref()
     }
 
     /// Removes the saved API key from every place `get` reads it; returns those places.
@@ -419,6 +437,9 @@ impl Store {
             if file.remove(&Slot::ApiKey)? {
                 places.push(self.place(&file));
             }
+        }
+        if self.unreachable_keychain.is_none() {
+            self.note_api_key(None);
         }
         Ok(places)
     }
