@@ -1,32 +1,75 @@
 #!/usr/bin/env bash
 # Installs docker-credential-deepgram and registers it with Docker and podman/skopeo/buildah.
-#
-#   ./install.sh                       # build, install on PATH, run `configure`; with
-#                                      # DEEPGRAM_API_KEY set, also save the key (`login`)
-#   ./install.sh --no-configure        # build and install only
-#   ./install.sh --uninstall           # `configure --undo`, forget the saved API key, remove the binary
-#   ./install.sh --uninstall --purge   # the same, and erase every stored credential first
-#   PREFIX=/opt/dg ./install.sh        # install to /opt/dg/bin (default: /usr/local/bin as root, else ~/.local/bin)
-#
-# Idempotent: running it again rebuilds, replaces the binary and leaves the configuration as is.
+# `./install.sh --help` prints the usage (the text of usage() below).
 set -euo pipefail
 cd "$(dirname "$0")"
 name=docker-credential-deepgram
 
+usage() {
+  cat <<'USAGE'
+Usage: ./install.sh [--no-configure] [--api-key-file FILE | --api-key-stdin]
+       ./install.sh --uninstall [--purge]
+
+Builds docker-credential-deepgram (release), installs it on PATH, runs its `configure`
+(registers it for quay.io with Docker, podman, skopeo and buildah) and saves your Deepgram API
+key with its `login`, so that the first pull creates your Quay credential.
+
+The API key never goes on a command line or into your shell history:
+  on a terminal       install.sh asks for it, without echo (Enter alone skips)
+  --api-key-file F    reads it from the file F
+  --api-key-stdin     reads it from standard input (a pipe from a secrets manager)
+  DEEPGRAM_API_KEY    taken from the environment when set (for scripts)
+A key saved by an earlier run is kept, and not asked for again.
+
+Options:
+  --no-configure      build and install only
+  --uninstall         undo `configure`, forget the saved API key, remove the binary
+  --purge             with --uninstall: also erase every stored credential
+  -h, --help          print this help
+
+PREFIX=/opt/dg ./install.sh installs to /opt/dg/bin (default: /usr/local/bin as root, else
+~/.local/bin). Running it again rebuilds, replaces the binary and keeps the configuration.
+USAGE
+}
+
 configure=1
 uninstall=0
 purge=0
-for arg in "$@"; do
-  case "$arg" in
+key_file=
+key_stdin=0
+while [ $# -gt 0 ]; do
+  case "$1" in
     --no-configure) configure=0 ;;
     --uninstall) uninstall=1 ;;
     --purge) purge=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "install.sh: unknown option $arg (use --no-configure, --uninstall [--purge] or --help)" >&2; exit 1 ;;
+    --api-key-stdin) key_stdin=1 ;;
+    --api-key-file)
+      if [ $# -lt 2 ] || [ -z "$2" ]; then
+        echo "install.sh: --api-key-file needs a file name: --api-key-file FILE" >&2
+        exit 1
+      fi
+      key_file=$2
+      shift ;;
+    --api-key-file=*) key_file=${1#--api-key-file=} ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "install.sh: unknown option $1 (see ./install.sh --help)" >&2; exit 1 ;;
   esac
+  shift
 done
 if [ "$purge" -eq 1 ] && [ "$uninstall" -eq 0 ]; then
   echo "install.sh: --purge goes with --uninstall" >&2
+  exit 1
+fi
+if [ -n "$key_file" ] && [ "$key_stdin" -eq 1 ]; then
+  echo "install.sh: --api-key-file and --api-key-stdin contradict each other: use one" >&2
+  exit 1
+fi
+if [ "$uninstall" -eq 1 ] && { [ -n "$key_file" ] || [ "$key_stdin" -eq 1 ]; }; then
+  echo "install.sh: --uninstall saves no API key: drop --api-key-file/--api-key-stdin" >&2
+  exit 1
+fi
+if [ -n "$key_file" ] && ! [ -r "$key_file" ]; then
+  echo "install.sh: cannot read the API key file $key_file: check the name and its permissions" >&2
   exit 1
 fi
 
@@ -66,10 +109,15 @@ if [ "$uninstall" -eq 1 ]; then
     echo "install.sh: $binary is not installed" >&2
     exit 0
   fi
+  forget=(logout)
+  again="./install.sh --uninstall"
   if [ "$purge" -eq 1 ]; then
-    "$helper" logout --all >&2
-  else
-    "$helper" logout >&2
+    forget=(logout --all)
+    again="$again --purge"
+  fi
+  if ! "$helper" "${forget[@]}" >&2; then
+    echo "install.sh: the saved API key could not be forgotten (see above), so $binary is kept: fix what it names, then run $again again" >&2
+    exit 1
   fi
   remaining=$("$helper" list 2>/dev/null || echo '{}')
   if [ "$remaining" != "{}" ]; then
@@ -97,15 +145,43 @@ if [ "$configure" -eq 1 ]; then
   PATH="$bin_dir:$PATH" "$binary" configure
 fi
 
-if [ -n "${DEEPGRAM_API_KEY:-}" ]; then
-  # On stdin, never in argv (printf is a shell builtin: no process shows the key).
-  if ! printf '%s\n' "$DEEPGRAM_API_KEY" | env -u DEEPGRAM_API_KEY "$binary" login; then
+# Saves the API key read on stdin with `login` (never in argv: printf is a shell builtin, so no
+# process shows the key).
+save_key() {
+  if ! env -u DEEPGRAM_API_KEY "$binary" login; then
     echo "install.sh: installed, but the API key was not saved (see above): fix it, then run '$name login'" >&2
     exit 1
   fi
   echo "install.sh: the API key is saved; the first pull creates your Quay credential, e.g.:" >&2
+}
+
+# Where a key saved by an earlier `login` is ("the keychain" or the file), if any.
+saved_key_place() {
+  env -u DEEPGRAM_API_KEY "$binary" status 2>/dev/null |
+    sed -n 's/^API key: saved by login (in \(.*\))$/\1/p' || true
+}
+
+next_login="install.sh: next: run '$name login' (it asks for the key without echo), then pull, e.g.:"
+if [ -n "$key_file" ]; then
+  save_key < "$key_file"
+elif [ "$key_stdin" -eq 1 ]; then
+  save_key
+elif [ -n "${DEEPGRAM_API_KEY:-}" ]; then
+  printf '%s\n' "$DEEPGRAM_API_KEY" | save_key
+elif place=$(saved_key_place) && [ -n "$place" ]; then
+  echo "install.sh: kept the Deepgram API key saved earlier by login (in $place); the first pull creates your Quay credential, e.g.:" >&2
+elif [ -t 0 ]; then
+  key=
+  read -rs -p "Deepgram API key (input hidden; Enter alone skips): " key || true
+  echo >&2
+  if [ -n "$key" ]; then
+    printf '%s\n' "$key" | save_key
+    key=
+  else
+    echo "$next_login" >&2
+  fi
 else
-  echo "install.sh: next: run '$name login' (or export DEEPGRAM_API_KEY=...), then pull, e.g.:" >&2
+  echo "$next_login" >&2
 fi
 echo "  docker pull quay.io/deepgram/self-hosted-api:latest" >&2
 echo "  skopeo inspect docker://quay.io/deepgram/self-hosted-api:latest" >&2
