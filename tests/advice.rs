@@ -1,0 +1,355 @@
+//! Every piece of advice works when followed: for the errors in the README's Errors table, the
+//! real binary is brought into the state the message describes, the message is checked for its
+//! advice, the advice is applied as a person would (the command it names, run as written where
+//! it names one), and the problem is shown gone. Loopback fake API, file store or a real
+//! keychain where the keychain is meant.
+
+mod support;
+
+#[path = "support/fake_deepgram.rs"]
+mod fake_deepgram;
+
+use std::process::Command;
+
+use fake_deepgram::FakeDeepgram;
+use support::{Run, TestEnv, finish, spawn_with_input};
+
+const NOT_FOUND: &str = "credentials not found in native keychain\n";
+
+fn provisioning(mut env: TestEnv, fake: &FakeDeepgram) -> TestEnv {
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
+    env
+}
+
+/// The text between the first pair of backticks after `after` in `message`.
+fn quoted_after<'a>(message: &'a str, after: &str) -> &'a str {
+    message
+        .split_once(after)
+        .and_then(|(_, rest)| rest.split('`').nth(1))
+        .unwrap_or_else(|| panic!("no `command` after {after:?} in {message:?}"))
+}
+
+/// Runs a shell command the advice names, as written, with `env`'s environment.
+fn run_advice(env: &TestEnv, command: &str, stdin: &str) -> Run {
+    let mut shell = Command::new("sh");
+    shell.args(["-c", command]).env_clear();
+    for (name, value) in env.command(&[]).get_envs() {
+        if let Some(value) = value {
+            shell.env(name, value);
+        }
+    }
+    finish(spawn_with_input(&mut shell, stdin.as_bytes()))
+}
+
+fn store_ok(env: &TestEnv) {
+    env.store("quay.io", "robot", "s3cr3t-advice").ok();
+    let got = env.get("quay.io");
+    assert_eq!(
+        got.ok().stdout,
+        support::get_json("quay.io", "robot", "s3cr3t-advice")
+    );
+}
+
+#[test]
+fn no_api_key_hint_then_login_and_the_next_pull_creates_the_credential() {
+    let fake = FakeDeepgram::start();
+    let env = provisioning(TestEnv::file_store(), &fake);
+    let got = env.get("quay.io");
+    assert_eq!((got.code, got.stdout.as_str()), (1, NOT_FOUND));
+    assert!(got.stderr.contains("no Deepgram API key"), "{got:?}");
+    let login = quoted_after(&got.stderr, "or run");
+    assert_eq!(login, "docker-credential-deepgram login");
+    // The advice, as written (the binary is on PATH for the shell).
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(support::BIN, bin.path().join("docker-credential-deepgram"))
+        .unwrap();
+    let mut env = env;
+    env.set(
+        "PATH",
+        &format!(
+            "{}:{}",
+            bin.path().display(),
+            std::env::var("PATH").unwrap()
+        ),
+    );
+    run_advice(&env, login, &fake.api_key()).ok();
+    env.get("quay.io").ok();
+    assert_eq!(fake.creates(), 1);
+}
+
+#[test]
+fn a_key_that_sees_several_projects_then_login_project_fixes_the_pull() {
+    let fake = FakeDeepgram::start();
+    let mut env = provisioning(TestEnv::file_store(), &fake);
+    let project = fake.project_id();
+    fake.set_projects(&[
+        (project.as_str(), "Test Project"),
+        ("7e57e57e-0000-4000-8000-000000000002", "Other"),
+    ]);
+    env.set("DEEPGRAM_API_KEY", &fake.api_key());
+    let got = env.get("quay.io");
+    assert_eq!(got.code, 1, "{got:?}");
+    assert!(got.stdout.contains("sees 2 projects"), "{got:?}");
+    assert!(got.stdout.contains(&project), "{got:?}");
+    assert!(
+        got.stdout
+            .contains("run `docker-credential-deepgram login --project ID` with one of them"),
+        "{got:?}"
+    );
+    env.run(&["login", "--project", &project], fake.api_key().as_bytes())
+        .ok();
+    env.get("quay.io").ok();
+    assert_eq!(fake.creates(), 1);
+}
+
+#[test]
+fn a_rejected_key_then_a_valid_one_and_a_wrong_project_then_unset() {
+    let fake = FakeDeepgram::start();
+    let mut env = provisioning(TestEnv::file_store(), &fake);
+    env.set(
+        "DEEPGRAM_API_KEY",
+        "0123456789abcdef0123456789abcdef01234567",
+    );
+    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    let got = env.get("quay.io");
+    assert_eq!(got.code, 1, "{got:?}");
+    assert!(got.stdout.contains("rejected the API key (401"), "{got:?}");
+    env.set("DEEPGRAM_API_KEY", &fake.api_key());
+    env.set(
+        "DEEPGRAM_PROJECT_ID",
+        "00000000-0000-4000-8000-00000000dead",
+    );
+    let got = env.get("quay.io");
+    assert_eq!(got.code, 1, "{got:?}");
+    assert!(got.stdout.contains("was not found (404"), "{got:?}");
+    // The Errors table: "fix it, or unset it to discover the key's project".
+    env.unset("DEEPGRAM_PROJECT_ID");
+    env.get("quay.io").ok();
+    assert_eq!(fake.credential_ids().len(), 1);
+}
+
+#[test]
+fn a_remembered_failure_is_cleared_by_login_as_the_hint_says() {
+    let fake = FakeDeepgram::start();
+    let mut env = provisioning(TestEnv::file_store(), &fake);
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "1h");
+    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    env.run(&["login"], fake.api_key().as_bytes()).ok();
+    fake.push_fault(
+        "POST",
+        "/distribution/credentials",
+        FakeDeepgram::status_fault(403),
+    );
+    let first = env.get("quay.io");
+    assert_eq!(first.code, 1, "{first:?}");
+    let again = env.get("quay.io");
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(again.stderr.contains("no request is made for"), "{again:?}");
+    let creates = fake.count("POST", "/distribution/credentials");
+    // The cause is fixed (the fault was one-off). The hint's way: turn the back-off off.
+    assert!(
+        again
+            .stderr
+            .contains("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF=0s turns this off")
+    );
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
+    env.get("quay.io").ok();
+    assert_eq!(fake.count("POST", "/distribution/credentials"), creates + 1);
+    // The README's way: `login` clears every remembered failure.
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "1h");
+    env.run(&["erase"], b"quay.io").ok();
+    fake.push_fault(
+        "POST",
+        "/distribution/credentials",
+        FakeDeepgram::status_fault(403),
+    );
+    assert_eq!(env.get("quay.io").code, 1);
+    assert!(env.get("quay.io").stderr.contains("no request is made for"));
+    env.run(&["login"], fake.api_key().as_bytes()).ok();
+    env.get("quay.io").ok();
+    assert_eq!(fake.credential_ids().len(), 2);
+}
+
+#[test]
+fn store_keyring_without_a_keychain_then_store_file() {
+    let mut env = TestEnv::without_keychain();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "keyring");
+    let run = env.store("quay.io", "robot", "s3cr3t-advice");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.starts_with("no keychain is reachable ("),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("or set DOCKER_CREDENTIAL_DEEPGRAM_STORE=file"),
+        "{run:?}"
+    );
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "file");
+    store_ok(&env);
+}
+
+#[test]
+fn a_credential_in_a_keychain_this_process_cannot_reach_then_the_session_bus() {
+    let env = TestEnv::keyring();
+    env.store("quay.io", "robot", "s3cr3t-advice").ok();
+    let mut cron = env.command(&["get"]);
+    cron.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let run = finish(spawn_with_input(&mut cron, b"quay.io"));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "the credential for quay.io is in the keychain, which this process cannot reach"
+        ),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("set DBUS_SESSION_BUS_ADDRESS to its bus"),
+        "{run:?}"
+    );
+    // The advice: the session's bus address.
+    let address = env.keyring.as_ref().unwrap().address.clone();
+    let mut fixed = env.command(&["get"]);
+    fixed.env("DBUS_SESSION_BUS_ADDRESS", &address);
+    let run = finish(spawn_with_input(&mut fixed, b"quay.io"));
+    assert_eq!(
+        run.ok().stdout,
+        support::get_json("quay.io", "robot", "s3cr3t-advice")
+    );
+}
+
+#[test]
+fn damaged_files_are_moved_aside_as_the_message_says_and_storing_again_works() {
+    for name in ["index.json", "credentials.json"] {
+        let env = TestEnv::file_store();
+        env.store("quay.io", "robot", "first").ok();
+        let path = env.config_dir().join(name);
+        std::fs::write(&path, "{\"truncated").unwrap();
+        // `list` reads the index; `get` the secrets.
+        let run = env.run(
+            &[if name == "index.json" { "list" } else { "get" }],
+            b"quay.io",
+        );
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stdout
+                .contains(&format!("{} is damaged (", path.display())),
+            "{run:?}"
+        );
+        assert!(
+            run.stdout
+                .contains("move it aside and store the credentials again")
+        );
+        std::fs::rename(&path, path.with_extension("json.damaged")).unwrap();
+        store_ok(&env);
+    }
+}
+
+#[test]
+fn bad_config_values_name_the_fix_and_fixing_them_works() {
+    let env = TestEnv::file_store();
+    let config = env.config_dir().join("config.toml");
+    for (bad, says, good) in [
+        (
+            "store = \"nope\"\n",
+            "line 1: key `store`: unknown store \"nope\"",
+            "store = \"file\"\n",
+        ),
+        (
+            "lock_timeout = \"2h\"\n",
+            "is longer than the maximum",
+            "lock_timeout = \"1h\"\n",
+        ),
+        ("colour = \"blue\"\n", "line 1: unknown field `colour`", ""),
+    ] {
+        std::fs::write(&config, bad).unwrap();
+        let run = env.store("quay.io", "robot", "s3cr3t-advice");
+        assert_eq!(run.code, 1, "{bad}: {run:?}");
+        assert!(
+            run.stdout.contains(&config.display().to_string()),
+            "{run:?}"
+        );
+        assert!(run.stdout.contains(says), "{bad}: {run:?}");
+        std::fs::write(&config, good).unwrap();
+        store_ok(&env);
+    }
+    let mut env = env;
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_PROVISION", "sometimes");
+    let run = env.get("quay.io");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("environment variable DOCKER_CREDENTIAL_DEEPGRAM_PROVISION: "),
+        "{run:?}"
+    );
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_PROVISION", "never");
+    store_ok(&env);
+}
+
+#[test]
+fn a_config_toml_others_can_change_is_fixed_by_the_chmod_it_names() {
+    let env = TestEnv::file_store();
+    let config = env.config_dir().join("config.toml");
+    std::fs::write(&config, "store = \"file\"\n").unwrap();
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let run = env.store("quay.io", "robot", "s3cr3t-advice");
+    assert_eq!(run.code, 1, "{run:?}");
+    let chmod = quoted_after(&run.stdout, "can be changed by other users");
+    assert_eq!(chmod, format!("chmod go-w {}", config.display()));
+    run_advice(&env, chmod, "").ok();
+    store_ok(&env);
+}
+
+#[test]
+fn a_config_dir_of_another_user_then_a_directory_of_your_own() {
+    let mut env = TestEnv::file_store();
+    let theirs = env.root.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::set_permissions(&theirs, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(4242), Some(4242)).unwrap();
+    env.set(
+        "DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR",
+        &theirs.display().to_string(),
+    );
+    let run = env.store("quay.io", "robot", "s3cr3t-advice");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("belongs to another user (uid 4242)"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("set DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR to a directory of your own"),
+        "{run:?}"
+    );
+    let mine = env.root.path().join("mine");
+    env.set(
+        "DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR",
+        &mine.display().to_string(),
+    );
+    store_ok(&env);
+}
+
+#[test]
+fn an_unreachable_api_answers_not_found_and_the_next_get_after_the_backoff_tries_again() {
+    let fake = FakeDeepgram::start();
+    let mut env = provisioning(TestEnv::file_store(), &fake);
+    env.set("DEEPGRAM_API_KEY", &fake.api_key());
+    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", "http://127.0.0.1:9");
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_CONNECT_TIMEOUT", "1s");
+    let got = env.get("quay.io");
+    assert_eq!((got.code, got.stdout.as_str()), (1, NOT_FOUND), "{got:?}");
+    assert!(
+        got.stderr.contains("cannot reach the Deepgram API at"),
+        "{got:?}"
+    );
+    assert!(got.stderr.contains("answering not-found"), "{got:?}");
+    // "check the network, api_url and any proxy": api_url fixed, with failure_backoff 0s.
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
+    env.get("quay.io").ok();
+    assert_eq!(fake.creates(), 1);
+}
