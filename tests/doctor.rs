@@ -994,3 +994,108 @@ fn the_locked_keychain_advice_unlocks_it_and_status_shows_what_it_can_meanwhile(
     assert!(got.ok().stdout.contains(SECRET), "{got:?}");
     machine.env.run(&["status"], b"").ok();
 }
+
+/// Runs the first command the fix names in backticks, as written, in the machine's
+/// environment (the helper on PATH), and checks it succeeded.
+fn follow(machine: &Machine, fix: &str) {
+    let command = fix
+        .split('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no command in the fix {fix:?}"));
+    let mut shell = machine.client_command("sh", &["-c", command]);
+    let run = finish(spawn_with_input(&mut shell, b""));
+    assert_eq!(run.code, 0, "{command}: {run:?}");
+}
+
+fn fix_of(report: &Value, name: &str) -> String {
+    check(report, name)["fix"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} has no fix: {report:#}"))
+        .to_string()
+}
+
+#[test]
+fn the_erase_fix_for_a_deleted_or_rejected_credential_makes_doctor_green_after_a_pull() {
+    let machine = Machine::healthy();
+    let deepgram = format!("deepgram {}", machine.host);
+    let registry = format!("registry {}", machine.host);
+
+    // Deleted in the Console.
+    machine.fake.delete_credential(ID);
+    let (run, report) = machine.doctor(&[]);
+    assert_fails(&run, &report, &deepgram, "erase");
+    follow(&machine, &fix_of(&report, &deepgram));
+    machine.env.get(&machine.host).ok();
+    let (run, report) = machine.doctor(&[]);
+    assert_eq!(run.code, 0, "{report:#}");
+
+    // A secret the registry rejects.
+    machine
+        .env
+        .store(&machine.host, USERNAME, "not-the-secret")
+        .ok();
+    let (run, report) = machine.doctor(&[]);
+    assert_fails(&run, &report, &registry, "erase");
+    follow(&machine, &fix_of(&report, &registry));
+    machine.env.get(&machine.host).ok();
+    let (run, report) = machine.doctor(&[]);
+    assert_eq!(run.code, 0, "{report:#}");
+}
+
+#[test]
+fn the_configure_fix_for_a_missing_route_and_the_chmod_fix_for_file_modes_work() {
+    let machine = Machine::healthy();
+    let config = machine.env.home().join(".docker/config.json");
+    std::fs::write(&config, "{\"auths\":{}}\n").unwrap();
+    let index = machine.env.config_dir().join("index.json");
+    std::fs::set_permissions(&index, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let (run, report) = machine.doctor(&["--offline"]);
+    assert_fails(&run, &report, "docker", "configure");
+    assert_fails(&run, &report, "file modes", "chmod 600");
+    follow(&machine, &fix_of(&report, "docker"));
+    // "chmod 600 the named files": the file it names.
+    let modes = check(&report, "file modes")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(modes.contains(&index.display().to_string()), "{modes}");
+    let mut chmod = machine.client_command("chmod", &["600", &index.display().to_string()]);
+    finish(spawn_with_input(&mut chmod, b"")).ok();
+    let (run, report) = machine.doctor(&["--offline"]);
+    assert_eq!(run.code, 0, "{report:#}");
+}
+
+#[test]
+fn the_podman_logout_fix_for_an_old_login_in_the_runtime_auth_file_works() {
+    let machine = Machine::healthy();
+    let runtime_file =
+        PathBuf::from(machine.client_var("XDG_RUNTIME_DIR")).join("containers/auth.json");
+    std::fs::create_dir_all(runtime_file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &runtime_file,
+        format!(
+            "{{\"auths\":{{\"{}\":{{\"auth\":\"b2xkOnB3\"}}}}}}",
+            machine.host
+        ),
+    )
+    .unwrap();
+    let (run, report) = machine.doctor(&["--offline"]);
+    assert_fails(&run, &report, "containers", "podman logout");
+    follow(&machine, &fix_of(&report, "containers"));
+    let (run, report) = machine.doctor(&["--offline"]);
+    assert_eq!(run.code, 0, "{report:#}");
+}
+
+#[test]
+fn a_damaged_index_moved_aside_as_the_fix_says_leaves_doctor_green() {
+    let machine = Machine::healthy();
+    let index = machine.env.config_dir().join("index.json");
+    std::fs::write(&index, "{\"entries\": [").unwrap();
+    let (run, report) = machine.doctor(&["--offline"]);
+    assert_fails(&run, &report, "index", "move the file aside");
+    std::fs::rename(&index, index.with_extension("json.damaged")).unwrap();
+    let (run, report) = machine.doctor(&["--offline"]);
+    assert_eq!(run.code, 0, "{report:#}");
+    // The stored credential still answers.
+    assert!(machine.env.get(&machine.host).ok().stdout.contains(SECRET));
+}
