@@ -1099,3 +1099,43 @@ fn a_damaged_index_moved_aside_as_the_fix_says_leaves_doctor_green() {
     // The stored credential still answers.
     assert!(machine.env.get(&machine.host).ok().stdout.contains(SECRET));
 }
+
+#[test]
+fn checks_that_can_only_guess_warn_and_say_why_instead_of_ok() {
+    let mut machine = Machine::healthy();
+    let deepgram = format!("deepgram {}", machine.host);
+    // The API answers 500 to the lookup: the credential may or may not exist.
+    machine.fake.set_sticky_fault(
+        "GET",
+        &format!("/distribution/credentials/{ID}"),
+        FakeDeepgram::status_fault(500),
+    );
+    // A call log in a directory that does not exist: nothing can ever be logged.
+    let missing = machine.env.root.path().join("logs");
+    let log = missing.join("calls.log");
+    machine.env.set(
+        "DOCKER_CREDENTIAL_DEEPGRAM_LOG_FILE",
+        &log.display().to_string(),
+    );
+    let (run, report) = machine.doctor(&[]);
+    assert_eq!(run.code, 0, "warnings only: {report:#}");
+    for (name, because) in [
+        (deepgram.as_str(), "because the API did not say"),
+        ("call log", "because its directory"),
+    ] {
+        let found = check(&report, name);
+        assert_eq!(found["status"], "warn", "{report:#}");
+        let detail = found["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("cannot tell") && detail.contains(because),
+            "{detail}"
+        );
+    }
+    // Each fix, followed: the API answers again (later), the directory exists.
+    machine.fake.clear_sticky_faults();
+    std::fs::create_dir(&missing).unwrap();
+    let (run, report) = machine.doctor(&[]);
+    assert_eq!(run.code, 0, "{report:#}");
+    assert_eq!(status_of(&report, &deepgram), "ok", "{report:#}");
+    assert_eq!(status_of(&report, "call log"), "ok", "{report:#}");
+}

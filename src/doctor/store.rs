@@ -403,13 +403,30 @@ pub fn call_log(config: &Config) -> Check {
             "call log",
             format!("{}, last calls:\n{}", path.display(), lines.join("\n")),
         ),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Check::ok(
-            "call log",
-            format!(
-                "{} does not exist yet: no client has called the helper since it was set",
-                path.display()
-            ),
-        ),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                // The helper never creates the log's directory: nothing can ever be logged.
+                Some(dir) if !dir.is_dir() => Check::warn(
+                    "call log",
+                    format!(
+                        "{} does not exist, and cannot tell whether a client called the helper, because its directory {} does not exist either (the helper does not create it)",
+                        path.display(),
+                        dir.display()
+                    ),
+                    format!(
+                        "create {} (`mkdir -p`), or point log_file elsewhere",
+                        dir.display()
+                    ),
+                ),
+                _ => Check::ok(
+                    "call log",
+                    format!(
+                        "{} does not exist yet: no client has called the helper since it was set",
+                        path.display()
+                    ),
+                ),
+            }
+        }
         Err(err) => Check::warn(
             "call log",
             format!("cannot read {}: {err}", path.display()),
