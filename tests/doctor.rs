@@ -974,6 +974,23 @@ fn the_locked_keychain_advice_unlocks_it_and_status_shows_what_it_can_meanwhile(
             .contains("gnome-keyring-daemon --replace --unlock"),
         "{status:?}"
     );
+    // The remote view needs only a key: with one in the environment, it is shown too.
+    let mut remote = machine.env.command(&["status", "--remote"]);
+    remote.env("DEEPGRAM_API_KEY", machine.fake.api_key());
+    let remote = finish(spawn_with_input(&mut remote, b""));
+    assert_eq!(remote.code, 1, "{remote:?}");
+    assert!(
+        remote.stdout.contains(&format!(
+            "remote credentials in project {} (those this API key can see): 1\n  {ID} current for {}",
+            machine.fake.project_id(),
+            machine.host
+        )),
+        "{remote:?}"
+    );
+    assert!(
+        remote.stderr.contains("the keychain is locked"),
+        "{remote:?}"
+    );
 
     // doctor: the store fails with the advice; get says the same.
     let (run, report) = machine.doctor(&["--offline"]);

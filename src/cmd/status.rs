@@ -27,13 +27,13 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
         Ok(store) => store,
         // A keychain that cannot be used (locked, unreachable with `store = "keyring"`): show
         // everything that does not need it, then name it with its fix.
-        Err(err) => return without_store(&config, err, out),
+        Err(err) => return without_store(&config, None, args.remote, err, out),
     };
     let index = store.index()?;
     let orphans: Vec<_> = index.possible_orphans().collect();
     let place = match store.api_key_place() {
         Ok(place) => place,
-        Err(err) => return without_store(&config, err, out),
+        Err(err) => return without_store(&config, Some(&store), args.remote, err, out),
     };
     let api_key = if env::var(env::DEEPGRAM_API_KEY).is_some() {
         if place.is_some() {
@@ -125,27 +125,7 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
         ));
     }
     match &remote {
-        Some(Ok((project_id, list))) => {
-            text.push_str(&format!(
-                "remote credentials in project {project_id} (those this API key can see): {}\n",
-                list.len()
-            ));
-            for r in list {
-                text.push_str(&format!(
-                    "  {} {}{}: username {}, created {}, scopes {}, comment {:?}\n",
-                    r.info.id,
-                    r.relation,
-                    r.registry
-                        .as_deref()
-                        .map(|key| format!(" for {key}"))
-                        .unwrap_or_default(),
-                    r.info.username,
-                    r.info.created.as_deref().unwrap_or("(unknown)"),
-                    r.info.scopes.join(", "),
-                    r.info.comment.as_deref().unwrap_or("")
-                ));
-            }
-        }
+        Some(Ok((project_id, list))) => text.push_str(&remote_lines(project_id, list)),
         Some(Err(LifecycleError::NoApiKey)) => text.push_str(&format!(
             "remote credentials: not shown: {}\n",
             LifecycleError::NoApiKey
@@ -161,6 +141,8 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
 /// the store's error, with its fix, as the command's error.
 fn without_store(
     config: &Config,
+    store: Option<&Store>,
+    remote: bool,
     store_error: crate::store::StoreError,
     out: &mut impl Write,
 ) -> Result<(), Error> {
@@ -216,6 +198,22 @@ fn without_store(
         }
         Err(err) => text.push_str(&format!("credentials: {err}\n")),
     }
+    // The project's list needs only the API key: from the environment, it is still shown.
+    match (remote, store) {
+        (false, _) => {}
+        (true, Some(store)) if env::var(env::DEEPGRAM_API_KEY).is_some() => {
+            match lifecycle::full_client(config, store)
+                .and_then(|client| lifecycle::remote::view(config, store, &client))
+            {
+                Ok((project_id, list)) => text.push_str(&remote_lines(&project_id, &list)),
+                Err(err) => text.push_str(&format!("remote credentials: not shown: {err}\n")),
+            }
+        }
+        (true, _) => text.push_str(&format!(
+            "remote credentials: not shown: the API key saved by login is in the store, which cannot be used now (or set {})\n",
+            env::DEEPGRAM_API_KEY
+        )),
+    }
     out.write_all(text.as_bytes()).map_err(Error::Output)?;
     Err(Error::Command(format!(
         "status: the store cannot be used: {store_error}"
@@ -223,6 +221,30 @@ fn without_store(
 }
 
 type RemoteView = Result<(String, Vec<lifecycle::remote::Remote>), LifecycleError>;
+
+/// The `--remote` section: one line per credential the API key can see.
+fn remote_lines(project_id: &str, list: &[lifecycle::remote::Remote]) -> String {
+    let mut text = format!(
+        "remote credentials in project {project_id} (those this API key can see): {}\n",
+        list.len()
+    );
+    for r in list {
+        text.push_str(&format!(
+            "  {} {}{}: username {}, created {}, scopes {}, comment {:?}\n",
+            r.info.id,
+            r.relation,
+            r.registry
+                .as_deref()
+                .map(|key| format!(" for {key}"))
+                .unwrap_or_default(),
+            r.info.username,
+            r.info.created.as_deref().unwrap_or("(unknown)"),
+            r.info.scopes.join(", "),
+            r.info.comment.as_deref().unwrap_or("")
+        ));
+    }
+    text
+}
 
 /// The local view was printed; a failed list (other than "no API key") is still an error.
 fn remote_result(failed: bool, remote: Option<RemoteView>) -> Result<(), Error> {
