@@ -1156,3 +1156,24 @@ fn checks_that_can_only_guess_warn_and_say_why_instead_of_ok() {
     assert_eq!(status_of(&report, &deepgram), "ok", "{report:#}");
     assert_eq!(status_of(&report, "call log"), "ok", "{report:#}");
 }
+
+#[test]
+fn store_keyring_without_a_keychain_fails_with_a_fix_that_works() {
+    let mut env = TestEnv::without_keychain();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "keyring");
+    let run = env.run(&["doctor", "--json", "--offline"], b"");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let detail = assert_fails(
+        &run,
+        &report,
+        "store",
+        "DOCKER_CREDENTIAL_DEEPGRAM_STORE=file",
+    );
+    assert!(detail.starts_with("no keychain is reachable"), "{detail}");
+    // The fix, followed.
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "file");
+    let run = env.run(&["doctor", "--json", "--offline"], b"");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(status_of(&report, "store"), "ok", "{report:#}");
+    assert_eq!(status_of(&report, "config dir"), "ok", "{report:#}");
+}

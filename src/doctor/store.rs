@@ -11,7 +11,7 @@ use crate::secret::Secret;
 use crate::store::file::FILE_NAME as SECRETS_FILE;
 use crate::store::index::Index;
 use crate::store::keyring::KeyringBackend;
-use crate::store::{BackendKind, SecretBackend, Slot, Store};
+use crate::store::{BackendKind, SecretBackend, Slot, Store, StoreError};
 
 const PROBE: &str = "doctor-probe.docker-credential-deepgram.invalid";
 
@@ -38,11 +38,19 @@ pub fn checks(config: &Config) -> (Vec<Check>, Option<Store>) {
     let store = match Store::open(config) {
         Ok(store) => store,
         Err(err) => {
-            checks.push(Check::fail(
-                "store",
-                err.to_string(),
-                "see the message; `docker-credential-deepgram doctor` again after the fix",
-            ));
+            let fix = match &err {
+                StoreError::Unavailable { .. } => format!(
+                    "{}, or set DOCKER_CREDENTIAL_DEEPGRAM_STORE=file (store = \"file\" in config.toml)",
+                    crate::store::keyring::UNAVAILABLE_FIX
+                ),
+                StoreError::Locked { .. } => format!(
+                    "{}; or set DOCKER_CREDENTIAL_DEEPGRAM_STORE=file",
+                    crate::store::keyring::LOCKED_FIX
+                ),
+                _ => "see the message; `docker-credential-deepgram doctor` again after the fix"
+                    .to_string(),
+            };
+            checks.push(Check::fail("store", err.to_string(), fix));
             return (checks, None);
         }
     };
