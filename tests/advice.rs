@@ -353,3 +353,163 @@ fn an_unreachable_api_answers_not_found_and_the_next_get_after_the_backoff_tries
     env.get("quay.io").ok();
     assert_eq!(fake.creates(), 1);
 }
+
+#[test]
+fn a_keychain_item_that_is_not_text_is_erased_and_stored_again() {
+    let env = TestEnv::keyring();
+    // Another tool wrote bytes that are not UTF-8 under our item's name.
+    let mut tool = Command::new("secret-tool");
+    tool.args([
+        "store",
+        "--label=not ours",
+        "service",
+        "docker-credential-deepgram",
+        "username",
+        "registry:quay.io",
+    ])
+    .env_clear()
+    .envs(env.keyring.as_ref().unwrap().env());
+    finish(spawn_with_input(&mut tool, b"\xff\xfe binary")).ok();
+    let got = env.get("quay.io");
+    assert_eq!(got.code, 1, "{got:?}");
+    assert!(
+        got.stdout
+            .contains("the item registry:quay.io is not text: erase it and store it again"),
+        "{got:?}"
+    );
+    env.run(&["erase"], b"quay.io").ok();
+    store_ok(&env);
+}
+
+#[test]
+fn a_lock_held_too_long_times_out_and_the_next_get_after_it_is_released_works() {
+    let fake = FakeDeepgram::start();
+    let mut env = provisioning(TestEnv::file_store(), &fake);
+    env.set("DEEPGRAM_API_KEY", &fake.api_key());
+    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOCK_TIMEOUT", "1s");
+    // Another process holds the provisioning lock, as a stuck helper would (flock locks
+    // belong to the open file, so this test's own lock blocks the helper's).
+    let lock = env.config_dir().join("provision.lock");
+    let holder = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .unwrap();
+    holder.lock().unwrap();
+    let got = env.get("quay.io");
+    assert_eq!(got.code, 1, "{got:?}");
+    assert!(got.stdout.starts_with("timed out after "), "{got:?}");
+    assert!(
+        got.stdout
+            .contains("wait for it to finish, or raise lock_timeout"),
+        "{got:?}"
+    );
+    // "wait for it to finish": the other process ends, the next pull works.
+    drop(holder);
+    env.get("quay.io").ok();
+    assert_eq!(fake.creates(), 1);
+}
+
+#[test]
+fn a_malformed_api_url_names_the_form_to_use_and_that_form_works() {
+    let fake = FakeDeepgram::start();
+    let mut env = provisioning(TestEnv::file_store(), &fake);
+    env.set("DEEPGRAM_API_KEY", &fake.api_key());
+    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    let sneaky = fake.url().replace("http://", "http://127.0.0.1@");
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &sneaky);
+    let got = env.get("quay.io");
+    assert_eq!(got.code, 1, "{got:?}");
+    assert!(
+        got.stdout
+            .contains("contains a user name or password before `@`"),
+        "{got:?}"
+    );
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
+    env.get("quay.io").ok();
+    assert_eq!(fake.creates(), 1);
+}
+
+#[test]
+fn revoke_and_prune_from_a_script_say_which_flag_and_that_flag_works() {
+    let fake = FakeDeepgram::start();
+    let mut env = provisioning(TestEnv::file_store(), &fake);
+    env.set("DEEPGRAM_API_KEY", &fake.api_key());
+    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    env.get("quay.io").ok();
+    let refused = env.run(&["revoke"], b"");
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("refusing to delete")
+            && refused.stderr.contains("rerun with --yes"),
+        "{refused:?}"
+    );
+    assert_eq!(fake.credential_ids().len(), 1);
+    env.run(&["revoke", "--yes"], b"").ok();
+    assert!(fake.credential_ids().is_empty());
+
+    let refused = env.run(&["prune", "--all-installs", "--yes"], b"");
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("--all-installs needs --older-than D"),
+        "{refused:?}"
+    );
+    env.run(
+        &["prune", "--all-installs", "--older-than", "30d", "--yes"],
+        b"",
+    )
+    .ok();
+}
+
+#[test]
+fn the_not_on_path_warning_and_the_call_log_warning_go_once_their_advice_is_followed() {
+    let mut env = TestEnv::file_store();
+    let run = env.run(&["configure"], b"");
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("warning: docker-credential-deepgram is not on PATH"),
+        "{run:?}"
+    );
+    // "add its directory to PATH".
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(support::BIN, bin.path().join("docker-credential-deepgram"))
+        .unwrap();
+    env.set(
+        "PATH",
+        &format!(
+            "{}:{}",
+            bin.path().display(),
+            std::env::var("PATH").unwrap()
+        ),
+    );
+    let run = env.run(&["configure"], b"");
+    assert!(!run.ok().stdout.contains("not on PATH"), "{run:?}");
+
+    let logs = env.root.path().join("logs");
+    let log = logs.join("calls.log");
+    env.set(
+        "DOCKER_CREDENTIAL_DEEPGRAM_LOG_FILE",
+        &log.display().to_string(),
+    );
+    let run = env.run(&["list"], b"");
+    assert!(
+        run.ok()
+            .stderr
+            .contains(&format!("cannot write the call log {}", log.display())),
+        "{run:?}"
+    );
+    // "fix its directory".
+    std::fs::create_dir(&logs).unwrap();
+    let run = env.run(&["list"], b"");
+    assert_eq!(run.ok().stderr, "");
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("command=list")
+    );
+}
