@@ -20,11 +20,31 @@ pub enum LockError {
         what: String,
         path: PathBuf,
     },
-    #[error("cannot open lock file {}: {source}", path.display())]
+    #[error("cannot open lock file {}: {source}{}", path.display(), open_fix(source, path))]
     Open {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// What to do about a lock file that cannot be opened: the common causes, named.
+fn open_fix(err: &std::io::Error, path: &Path) -> String {
+    let dir = path
+        .parent()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    if err.kind() == std::io::ErrorKind::ReadOnlyFilesystem {
+        format!(
+            ": {dir} is on a read-only file system: remount it read-write, or set {} to a private directory on a writable one",
+            crate::env::CONFIG_DIR
+        )
+    } else if err.kind() == std::io::ErrorKind::PermissionDenied {
+        format!(
+            ": make {dir} and the lock file writable by you (check their owner and mode with `ls -ld`, and `lsattr` for an immutable flag)"
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// Held while alive; released on drop (or by the kernel when the process dies).

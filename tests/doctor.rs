@@ -732,6 +732,12 @@ fn a_read_only_config_dir_fails_and_the_fix_makes_doctor_green() {
         .env
         .run(&["login"], machine.fake.api_key().as_bytes());
     assert_ne!(login.code, 0, "{login:?}");
+    // ...and now says what to do.
+    assert!(
+        login.stderr.contains("Read-only file system")
+            && login.stderr.contains("remount it read-write"),
+        "{login:?}"
+    );
     let (run, report) = machine.doctor(&[]);
     let detail = assert_fails(&run, &report, "config dir", "read-only file system");
     assert!(detail.contains("Read-only file system"), "{detail}");

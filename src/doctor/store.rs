@@ -131,8 +131,8 @@ fn writable(config: &Config) -> Check {
     let mut fixes = Vec::new();
     let mut explain = |path: &Path, err: std::io::Error| {
         problems.push(format!("cannot write {}: {err}", path.display()));
-        fixes.push(match err.raw_os_error() {
-            Some(libc::EROFS) => format!(
+        fixes.push(match err.kind() {
+            std::io::ErrorKind::ReadOnlyFilesystem => format!(
                 "{} is on a read-only file system: remount it read-write, or set DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR to a private directory on a writable one (then `docker-credential-deepgram login` there)",
                 dir.display()
             ),
