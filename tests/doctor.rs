@@ -457,13 +457,15 @@ fn network_checks_obey_the_timeouts() {
     let elapsed = started.elapsed();
     let detail = assert_fails(&run, &report, "api key", "network");
     assert!(detail.contains("no complete answer"), "{detail}");
-    let detail = assert_fails(
-        &run,
-        &report,
-        &format!("registry {}", machine.host),
-        "network",
+    // No answer proves nothing about the credential: a warning that says so, not a verdict.
+    let registry = check(&report, &format!("registry {}", machine.host));
+    assert_eq!(registry["status"], "warn", "{report:#}");
+    let detail = registry["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("cannot tell") && detail.contains("because"),
+        "{detail}"
     );
-    assert!(detail.contains("cannot tell"), "{detail}");
+    assert!(registry["fix"].as_str().unwrap().contains("network"));
     assert!(
         elapsed < Duration::from_secs(15),
         "two stalled servers with a 1s request timeout took {elapsed:?}"

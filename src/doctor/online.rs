@@ -285,7 +285,8 @@ fn credential(
             erase,
         ),
         Verdict::Rejected { message } => Check::fail(&accepted, format!("{registry} rejects the credential: {message}"), erase),
-        Verdict::Unknown { reason } => Check::fail(&accepted, format!("cannot tell whether {registry} accepts the credential: {reason}"), "check the network and proxy (HTTPS_PROXY, NO_PROXY), then run doctor again"),
+        // No verdict from the registry: doctor does not guess (a pull may fail the same way).
+        Verdict::Unknown { reason } => Check::warn(&accepted, format!("cannot tell whether {registry} accepts the credential, because it gave no usable answer: {reason}"), "check the network and proxy (HTTPS_PROXY, NO_PROXY), then run doctor again"),
     });
     checks
 }
