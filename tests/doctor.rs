@@ -1185,3 +1185,86 @@ fn store_keyring_without_a_keychain_fails_with_a_fix_that_works() {
     assert_eq!(status_of(&report, "store"), "ok", "{report:#}");
     assert_eq!(status_of(&report, "config dir"), "ok", "{report:#}");
 }
+
+#[test]
+fn the_configure_fixes_for_a_foreign_helper_and_a_duplicate_plaintext_login_work() {
+    let machine = Machine::healthy();
+    let config = machine.env.home().join(".docker/config.json");
+    let mut document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    document["credHelpers"][&machine.host] = serde_json::json!("ecr-login");
+    std::fs::write(&config, document.to_string()).unwrap();
+    let (run, report) = machine.doctor(&["--offline"]);
+    assert_fails(&run, &report, "docker", "configure --force");
+    follow(&machine, &fix_of(&report, "docker"));
+    let (run, report) = machine.doctor(&["--offline"]);
+    assert_eq!(run.code, 0, "{report:#}");
+
+    // A plaintext copy of the very credential the store holds: configure drops it.
+    use base64::Engine;
+    let same = base64::engine::general_purpose::STANDARD.encode(format!("{USERNAME}:{SECRET}"));
+    let mut document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    document["auths"] = serde_json::json!({ machine.host.clone(): {"auth": same} });
+    std::fs::write(&config, document.to_string()).unwrap();
+    let (_, report) = machine.doctor(&["--offline"]);
+    assert_eq!(status_of(&report, "docker"), "warn", "{report:#}");
+    let fix = fix_of(&report, "docker");
+    assert!(
+        fix.contains("which removes it (the store holds the same credential)"),
+        "{fix}"
+    );
+    follow(&machine, &fix);
+    let (run, report) = machine.doctor(&["--offline"]);
+    assert_eq!(run.code, 0, "{report:#}");
+    assert_eq!(status_of(&report, "docker"), "ok", "{report:#}");
+}
+
+#[test]
+fn the_prune_and_rotate_fixes_work() {
+    let mut machine = Machine::healthy();
+    let dir = machine.env.config_dir();
+    // A rotate whose delete failed left an old credential (it still exists in the project).
+    let old = machine
+        .fake
+        .insert_credential("docker-credential-deepgram on old", "2026-01-01T00:00:00Z");
+    let index_path = dir.join("index.json");
+    let mut index: Value =
+        serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+    index["to_delete"] = serde_json::json!([{
+        "key": machine.host,
+        "id": old,
+        "project_id": machine.fake.project_id(),
+        "api_url": machine.fake.url(),
+        "reason": "the Deepgram API failed (500)",
+    }]);
+    std::fs::write(&index_path, index.to_string()).unwrap();
+    machine
+        .env
+        .set("DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_AFTER", "1s");
+    std::thread::sleep(Duration::from_millis(1100));
+    // The fixes run with --yes: they ask on a terminal, and refuse without one.
+    let (_, report) = machine.doctor(&["--offline"]);
+    for (name, says) in [
+        ("to delete", "docker-credential-deepgram prune"),
+        ("rotation", "docker-credential-deepgram rotate"),
+    ] {
+        assert_eq!(status_of(&report, name), "warn", "{report:#}");
+        assert!(fix_of(&report, name).contains(says), "{report:#}");
+    }
+    machine.env.run(&["prune", "--yes"], b"").ok();
+    assert!(!machine.fake.credential_ids().contains(&old));
+    let registry = machine.host.clone();
+    machine
+        .env
+        .run(&["rotate", "--registry", &registry, "--yes"], b"")
+        .ok();
+    // A fresh credential is younger than rotate_after for a moment: check with a longer one.
+    machine
+        .env
+        .set("DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_AFTER", "1h");
+    let (_, report) = machine.doctor(&["--offline"]);
+    for name in ["to delete", "rotation"] {
+        assert_eq!(status_of(&report, name), "ok", "{name}: {report:#}");
+    }
+}
