@@ -1268,3 +1268,50 @@ fn the_prune_and_rotate_fixes_work() {
         assert_eq!(status_of(&report, name), "ok", "{name}: {report:#}");
     }
 }
+
+#[test]
+fn the_api_key_and_project_fixes_work() {
+    let mut machine = Machine::healthy();
+    let bad = "0123456789abcdef0123456789abcdef01234567";
+    machine.env.set("DEEPGRAM_API_KEY", bad);
+    let (run, report) = machine.doctor(&[]);
+    assert_fails(
+        &run,
+        &report,
+        "api key",
+        "set a valid key in DEEPGRAM_API_KEY",
+    );
+    machine.env.set("DEEPGRAM_API_KEY", &machine.fake.api_key());
+    let (run, report) = machine.doctor(&[]);
+    assert_eq!(run.code, 0, "{report:#}");
+
+    // Several projects and none configured.
+    let project = machine.fake.project_id();
+    machine.fake.set_projects(&[
+        (project.as_str(), "Test Project"),
+        ("7e57e57e-0000-4000-8000-000000000002", "Other"),
+    ]);
+    machine.env.unset("DEEPGRAM_PROJECT_ID");
+    let (run, report) = machine.doctor(&[]);
+    let fix = {
+        assert_fails(&run, &report, "project", "login --project ID");
+        fix_of(&report, "project")
+    };
+    assert!(fix.contains("or set DEEPGRAM_PROJECT_ID"), "{fix}");
+    // `login --project ID` with the key (on stdin, as login reads it).
+    machine
+        .env
+        .run(
+            &["login", "--project", &project],
+            machine.fake.api_key().as_bytes(),
+        )
+        .ok();
+    let (run, report) = machine.doctor(&[]);
+    assert_eq!(run.code, 0, "{report:#}");
+    assert!(
+        check(&report, "project")["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with(&project)
+    );
+}
