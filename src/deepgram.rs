@@ -143,6 +143,10 @@ pub enum ApiError {
         "the Deepgram API created credential {id} but returned no secret: delete it in the Console (Self-Hosted > Distribution Credentials) and report this"
     )]
     NoSecret { id: String },
+    #[error(
+        "the Deepgram API created credential {id} with a username that holds control characters ({shown}); it is not stored: report this to Deepgram"
+    )]
+    UnsafeUsername { id: String, shown: String },
 }
 
 fn retry_hint(retry_after: Option<Duration>) -> String {
@@ -189,7 +193,8 @@ impl ApiError {
             | ApiError::Certificate { .. }
             | ApiError::Tls { .. }
             | ApiError::Proxy(_)
-            | ApiError::NoSecret { .. } => CreateFailure::Definite,
+            | ApiError::NoSecret { .. }
+            | ApiError::UnsafeUsername { .. } => CreateFailure::Definite,
         }
     }
 
@@ -360,17 +365,6 @@ impl Client {
             },
             _ => ApiError::Unexpected { status, detail },
         })
-    }
-
-    /// `GET /v1/projects/{project}/self-hosted/distribution/credentials/{id}` (or `onprem`): `Ok(false)` when
-    /// the API answers 404 for the credential (deleted), `Ok(true)` when it exists.
-    pub fn credential_exists(&self, project_id: &str, id: &str) -> Result<bool, ApiError> {
-        let url = self.credentials_url(project_id, Some(id));
-        match self.send(&url, None, project_id) {
-            Ok(_) => Ok(true),
-            Err(ApiError::NotFound { .. }) => Ok(false),
-            Err(err) => Err(err),
-        }
     }
 
     // Lifecycle operations: kept together at the end of the impl.

@@ -1,6 +1,6 @@
 //! `status`: what this install holds, without the network and without a secret; with
 //! `--remote`, also every credential the API key can see in the project and its relation to
-//! this install (`lifecycle::remote`).
+//! this install (`credential::remote`).
 //!
 //! Lists each stored credential (server, username, backend) with the Deepgram metadata of
 //! those it created (credential id, project, created time, scopes, comment), every create whose
@@ -15,11 +15,11 @@ use serde_json::json;
 
 use crate::cli::StatusArgs;
 use crate::config::{Config, Provision};
+use crate::credential::{self, CredentialError, Purpose, Session};
 use crate::env;
 use crate::error::Error;
-use crate::lifecycle::{self, LifecycleError};
-use crate::provision;
 use crate::store::Store;
+use crate::store::index::unix_now;
 
 pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
     let config = Config::load()?;
@@ -45,12 +45,15 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
         Provision::Never => "off (provision = \"never\")".to_string(),
     };
     // `--remote`: the list, or why there is none (the local view is shown either way).
+    let session = Session::new(config.clone(), store);
     let remote = args.remote.then(|| {
-        lifecycle::full_client(&config, &store)
-            .and_then(|client| lifecycle::remote::view(&config, &store, &client))
+        session
+            .client(Purpose::Act)
+            .and_then(|client| credential::remote::view(&session, client))
     });
+    let store = &session.store;
     let remote_failed =
-        matches!(&remote, Some(Err(err)) if !matches!(err, LifecycleError::NoApiKey));
+        matches!(&remote, Some(Err(err)) if !matches!(err, CredentialError::NoApiKey));
     if args.json {
         let mut value = json!({
             "config_dir": config.dir.display().to_string(),
@@ -102,12 +105,22 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
             marker.key,
             marker.pid,
             marker.project_id,
-            provision::orphan_name(marker)
+            credential::orphan_name(marker)
         ));
     }
-    for old in &index.to_delete {
+    let now = unix_now();
+    for old in index.to_delete.iter().filter(|old| old.is_retiring(now)) {
         text.push_str(&format!(
-            "to delete: Deepgram credential {} (was {}, project {}, comment {:?}): replaced, but its delete failed ({}); `docker-credential-deepgram prune` removes it\n",
+            "retiring: Deepgram credential {} (was {}, project {}): stays live until {} so that copies of it keep working (rotate_grace), then a due get or `docker-credential-deepgram prune` deletes it\n",
+            old.id,
+            old.key,
+            old.project_id,
+            old.delete_after.map(crate::rfc3339::format).unwrap_or_default()
+        ));
+    }
+    for old in index.to_delete.iter().filter(|old| !old.is_retiring(now)) {
+        text.push_str(&format!(
+            "to delete: Deepgram credential {} (was {}, project {}, comment {:?}): no longer used, not deleted yet ({}); `docker-credential-deepgram prune` removes it\n",
             old.id,
             old.key,
             old.project_id,
@@ -123,9 +136,13 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
             ));
             for r in list {
                 text.push_str(&format!(
-                    "  {} {}{}: username {}, created {}, scopes {}, comment {:?}\n",
+                    "  {} {}{}{}: username {}, created {}, scopes {}, comment {:?}\n",
                     r.info.id,
                     r.relation,
+                    r.delete_after
+                        .as_deref()
+                        .map(|until| format!(" until {until}"))
+                        .unwrap_or_default(),
                     r.registry
                         .as_deref()
                         .map(|key| format!(" for {key}"))
@@ -137,9 +154,9 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
                 ));
             }
         }
-        Some(Err(LifecycleError::NoApiKey)) => text.push_str(&format!(
+        Some(Err(CredentialError::NoApiKey)) => text.push_str(&format!(
             "remote credentials: not shown: {}\n",
-            LifecycleError::NoApiKey
+            CredentialError::NoApiKey
         )),
         Some(Err(_)) | None => {}
     }
@@ -147,7 +164,7 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
     remote_result(remote_failed, remote)
 }
 
-type RemoteView = Result<(String, Vec<lifecycle::remote::Remote>), LifecycleError>;
+type RemoteView = Result<(String, Vec<credential::remote::Remote>), CredentialError>;
 
 /// The local view was printed; a failed list (other than "no API key") is still an error.
 fn remote_result(failed: bool, remote: Option<RemoteView>) -> Result<(), Error> {

@@ -33,7 +33,7 @@ pub fn checks(
             store.backend_kind().as_str()
         )
     };
-    let key = match crate::provision::api_key(store) {
+    let key = match crate::credential::read_api_key(store) {
         Ok(key) => key,
         Err(err) => {
             checks.push(Check::fail(
@@ -61,7 +61,7 @@ pub fn checks(
             checks.push(Check::skip("project", OFFLINE));
             None
         }
-        Some(key) => match crate::provision::api_client(config, key, timeouts) {
+        Some(key) => match crate::credential::build_client(config, key, timeouts) {
             Err(err) => {
                 checks.push(Check::fail(
                     "api key",
@@ -194,14 +194,19 @@ fn credential(
                 (_, true) => Check::skip(&remote, OFFLINE),
                 (None, false) => Check::skip(&remote, "no accepted API key"),
                 (Some(client), false) => {
-                    match client.credential_exists(&meta.project_id, &meta.id) {
-                        Ok(true) => Check::ok(&remote, format!("credential {} exists in project {}", meta.id, meta.project_id)),
-                        Ok(false) => Check::fail(
+                    // `get`'s own rule: gone only when the API's 404 and the list agree.
+                    match crate::credential::confirmed_presence(client, meta) {
+                        Ok(Some(_)) => Check::ok(&remote, format!("credential {} exists in project {}", meta.id, meta.project_id)),
+                        Ok(None) => Check::fail(
                             &remote,
                             format!("credential {} no longer exists in project {} (deleted in the Console?)", meta.id, meta.project_id),
                             format!("run `echo {registry} | docker-credential-deepgram erase`; the next pull creates a new one"),
                         ),
-                        Err(err) => Check::fail(&remote, err.to_string(), "see the message"),
+                        Err(err) => Check::warn(
+                            &remote,
+                            format!("cannot tell whether credential {} still exists, because {err}", meta.id),
+                            "see the message; `get` keeps answering the stored credential meanwhile",
+                        ),
                     }
                 }
             });

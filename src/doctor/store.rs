@@ -175,7 +175,7 @@ pub fn housekeeping(config: &Config, store: &Store) -> Vec<Check> {
                         "{} (project {}, credential {})",
                         marker.key,
                         marker.project_id,
-                        crate::provision::orphan_name(marker)
+                        crate::credential::orphan_name(marker)
                     )
                 })
                 .collect();

@@ -213,6 +213,9 @@ impl Store {
     /// The credential stored for a canonical registry key.
     pub fn get(&self, key: &str) -> Result<Option<StoredCredential>, StoreError> {
         let slot = Slot::Registry(key.to_string());
+        if let Some(found) = self.read_where_the_index_says(key, &slot)? {
+            return decode_record(&found, &slot).map(Some);
+        }
         match self.read(&slot)? {
             Some(value) => decode_record(&value, &slot).map(Some),
             None => {
@@ -220,6 +223,29 @@ impl Store {
                 Ok(None)
             }
         }
+    }
+
+    /// After a fallback (a locked keychain refused a secret, the 0600 file took it), the
+    /// keychain may still hold an older record for the same key: the index names where the
+    /// current one is, so that `get` answers what `list` and `status` track. Only when the
+    /// fallback file exists, so the usual `get` reads no index here.
+    fn read_where_the_index_says(
+        &self,
+        key: &str,
+        slot: &Slot,
+    ) -> Result<Option<Secret>, StoreError> {
+        let Some(fallback) = &self.fallback else {
+            return Ok(None);
+        };
+        let in_file = Index::load(&self.dir)?
+            .entries
+            .get(key)
+            .is_some_and(|entry| entry.backend == BackendKind::File.as_str());
+        if !in_file {
+            return Ok(None);
+        }
+        crate::debug!("the index puts {key} in {}", fallback.path().display());
+        fallback.read(slot)
     }
 
     /// Nothing found: an error, not "nothing stored", when the index says the credential is
@@ -361,6 +387,16 @@ impl Store {
     /// Removes a credential from the backend (and the fallback file) and the index. Removing
     /// what is not there is not an error: `docker logout` and `skopeo logout` rely on that.
     pub fn erase(&self, key: &str) -> Result<bool, StoreError> {
+        self.erase_with(key, |_, _| {})
+    }
+
+    /// [`Store::erase`], and `forgotten` records what the removed index entry leaves behind
+    /// (a retiring credential) in the same index write.
+    pub fn erase_with(
+        &self,
+        key: &str,
+        forgotten: impl FnOnce(&mut Index, IndexEntry),
+    ) -> Result<bool, StoreError> {
         let slot = Slot::Registry(key.to_string());
         let _lock = self.lock()?;
         self.sweep_temps();
@@ -373,7 +409,11 @@ impl Store {
             pid: std::process::id(),
         };
         let mut index = Index::load(&self.dir)?;
-        let had_entry = index.entries.remove(key).is_some();
+        let removed_entry = index.entries.remove(key);
+        let had_entry = removed_entry.is_some();
+        if let Some(entry) = removed_entry {
+            forgotten(&mut index, entry);
+        }
         index.intents.retain(|i| i.key() != key);
         index.intents.push(intent.clone());
         index.save(&self.dir)?;
@@ -710,6 +750,8 @@ pub(crate) mod tests {
             comment: Some(comment.into()),
             checked_at: None,
             check_failed_at: None,
+            stored_at: None,
+            rotation_failures: 0,
         }
     }
 
