@@ -109,7 +109,14 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
         ));
     }
     let now = unix_now();
-    for old in index.to_delete.iter().filter(|old| old.is_retiring(now)) {
+    let recorded =
+        |old: &&crate::store::index::ToDelete| !credential::retire::is_current(&index, old);
+    for old in index
+        .to_delete
+        .iter()
+        .filter(recorded)
+        .filter(|old| old.is_retiring(now))
+    {
         text.push_str(&format!(
             "retiring: Deepgram credential {} (was {}, project {}): stays live until {} so that copies of it keep working (rotate_grace), then a due get or `docker-credential-deepgram prune` deletes it\n",
             old.id,
@@ -118,7 +125,12 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
             old.delete_after.map(crate::rfc3339::format).unwrap_or_default()
         ));
     }
-    for old in index.to_delete.iter().filter(|old| !old.is_retiring(now)) {
+    for old in index
+        .to_delete
+        .iter()
+        .filter(recorded)
+        .filter(|old| !old.is_retiring(now))
+    {
         text.push_str(&format!(
             "to delete: Deepgram credential {} (was {}, project {}, comment {:?}): no longer used, not deleted yet ({}); `docker-credential-deepgram prune` removes it\n",
             old.id,

@@ -116,6 +116,7 @@ pub fn plan(
     for old in &index.to_delete {
         if old.api_url == config.api_url.as_str()
             && !old.is_retiring(now)
+            && !super::retire::is_current(&index, old)
             && !doomed.iter().any(|d| d.id == old.id)
         {
             doomed.push(Doomed {

@@ -82,30 +82,60 @@ fn keep_record(index: &mut Index, entry: ToDelete) {
     index.to_delete.push(entry);
 }
 
-/// Retires `old` (just replaced for `key`): recorded with its deadline, or deleted at once
-/// when the grace is zero.
-pub(super) fn retire(locked: &Locked, key: &str, old: &Provisioned) -> Fate {
-    let now = unix_now();
-    let grace = match locked.store.index() {
-        Ok(index) => grace(locked, &index),
-        Err(_) => locked.config.rotate_grace,
-    };
-    if !grace.is_zero() {
-        let until = now.saturating_add(grace.as_secs());
-        let entry = record(key, old, "retiring (rotated)", Some(until));
-        return match locked.store.update_index(|index| keep_record(index, entry)) {
-            Ok(()) => Fate::Retiring { until },
-            Err(err) => Fate::ToDelete {
-                reason: format!("cannot record it as retiring: {err}"),
-            },
-        };
+/// The first step of a rotation, before the create: `old` is recorded as retiring with its
+/// deadline, so that a crash between storing the new credential and retiring the old one
+/// leaves nothing untracked. A record naming the credential in use is never acted on (see
+/// [`is_current`]), so this is safe if the create then fails; [`cancel`] removes it.
+/// Returns the deadline.
+pub(super) fn intend(locked: &Locked, key: &str, old: &Provisioned) -> Result<u64, StoreError> {
+    let grace = grace(locked, &locked.store.index()?);
+    let until = unix_now().saturating_add(grace.as_secs());
+    let entry = record(key, old, "retiring (rotated)", Some(until));
+    locked
+        .store
+        .update_index(|index| keep_record(index, entry))?;
+    Ok(until)
+}
+
+/// The rotation did not happen: `old` stays in use, its record goes (best effort: a record
+/// left behind names the credential in use and is never acted on).
+pub(super) fn cancel(locked: &Locked, old: &Provisioned) {
+    if let Err(err) = locked
+        .store
+        .update_index(|index| index.to_delete.retain(|t| t.id != old.id))
+    {
+        crate::debug!("cannot remove the retiring record of {}: {err}", old.id);
+    }
+}
+
+/// Whether record `old` names a credential stored here now (a rotation that was recorded
+/// and then failed or was killed): never deleted, never shown as retiring.
+pub fn is_current(index: &Index, old: &ToDelete) -> bool {
+    index
+        .entries
+        .values()
+        .filter_map(|entry| entry.provisioned.as_ref())
+        .any(|meta| meta.id == old.id)
+}
+
+/// Retires `old`, just replaced for `key` and recorded by [`intend`] with deadline `until`:
+/// with a grace it stays live until then; with none it is deleted at once.
+pub(super) fn retire(locked: &Locked, key: &str, old: &Provisioned, until: u64) -> Fate {
+    if until > unix_now() {
+        return Fate::Retiring { until };
     }
     let deleted = locked
         .client(Purpose::Act)
         .and_then(|client| Ok(client.delete_credential(&old.project_id, &old.id)?));
     match deleted {
-        Ok(true) => Fate::Deleted,
-        Ok(false) => Fate::AlreadyGone,
+        Ok(existed) => {
+            cancel(locked, old);
+            if existed {
+                Fate::Deleted
+            } else {
+                Fate::AlreadyGone
+            }
+        }
         Err(err) => {
             let reason = err.to_string();
             let entry = record(key, old, &reason, None);
@@ -144,7 +174,7 @@ pub(super) fn delete_expired(session: &Session) {
         index
             .to_delete
             .iter()
-            .any(|t| t.api_url == api_url && !t.is_retiring(now))
+            .any(|t| t.api_url == api_url && !t.is_retiring(now) && !is_current(index, t))
     };
     if !session.store.index().is_ok_and(|index| expired(&index)) {
         return;
@@ -161,7 +191,7 @@ pub(super) fn delete_expired(session: &Session) {
     let due: Vec<&ToDelete> = index
         .to_delete
         .iter()
-        .filter(|t| t.api_url == api_url && !t.is_retiring(now))
+        .filter(|t| t.api_url == api_url && !t.is_retiring(now) && !is_current(&index, t))
         .take(MAX_DELETES_PER_GET)
         .collect();
     let mut gone = Vec::new();

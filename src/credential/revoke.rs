@@ -83,7 +83,8 @@ pub fn revoke_all(session: &Session) -> Result<RevokedAll, CredentialError> {
     let mut planned = prune::plan(&locked, client, None)?;
     let now = crate::store::index::unix_now();
     for old in index.to_delete.iter().filter(|t| t.is_retiring(now)) {
-        if old.api_url == locked.config.api_url.as_str() {
+        if old.api_url == locked.config.api_url.as_str() && !super::retire::is_current(&index, old)
+        {
             planned.push(Doomed {
                 id: old.id.clone(),
                 project_id: old.project_id.clone(),

@@ -60,8 +60,17 @@ pub(super) fn rotate_locked(
     key: &str,
     old: &Provisioned,
 ) -> Result<Rotated, CredentialError> {
-    let created = create_replacement(locked, key)?;
-    let fate = retire::retire(locked, key, old);
+    // Write-ahead: the old one is recorded as retiring first, so a crash after the new one is
+    // stored leaves nothing untracked.
+    let until = retire::intend(locked, key, old)?;
+    let created = match create_replacement(locked, key) {
+        Ok(created) => created,
+        Err(err) => {
+            retire::cancel(locked, old);
+            return Err(err);
+        }
+    };
+    let fate = retire::retire(locked, key, old, until);
     Ok(Rotated {
         key: key.to_string(),
         old_id: old.id.clone(),
