@@ -29,6 +29,7 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub struct Client {
     agent: ureq::Agent,
+    connect: crate::http::ConnectNote,
     base: ApiUrl,
     key: Secret,
     path: ApiPath,
@@ -213,8 +214,10 @@ impl Client {
     /// A client for `base` with the shared agent rules (`crate::http`): TLS trust, proxy,
     /// timeouts, no redirects. Fails only on an unusable proxy variable.
     pub fn new(base: &ApiUrl, key: Secret, timeouts: Timeouts) -> Result<Client, ApiError> {
+        let (agent, connect) = crate::http::agent_noting_connect(base, timeouts)?;
         Ok(Client {
-            agent: crate::http::agent(base, timeouts)?,
+            agent,
+            connect,
             base: base.clone(),
             key,
             path: ApiPath::SelfHosted,
@@ -293,6 +296,7 @@ impl Client {
                 "GET"
             }
         );
+        self.connect.clear();
         let result = match body {
             _ if delete => self
                 .agent
@@ -314,7 +318,17 @@ impl Client {
                 .header("Accept", "application/json")
                 .call(),
         };
-        let mut response = result.map_err(|err| transport_error(url, self.base.host(), err))?;
+        let mut response = result.map_err(|err| {
+            let err = transport_error(url, self.base.host(), err);
+            match err {
+                // Lost while connecting (a proxy that reset the CONNECT, a handshake cut
+                // short): nothing of the request was sent, so nothing can have been created.
+                ApiError::NoAnswer { url, reason } if self.connect.failed_while_connecting() => {
+                    ApiError::Unreachable { url, reason }
+                }
+                other => other,
+            }
+        })?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
