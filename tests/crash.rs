@@ -320,6 +320,8 @@ fn temp_files(dir: &Path) -> Vec<String> {
 fn readable_records(env: &TestEnv) -> BTreeMap<String, String> {
     let mut records = BTreeMap::new();
     let mut add = |slot: &str, value: &str| {
+        // a registry item's name carries its install: `registry:<key> [dcd:<install>]`
+        let slot = slot.rsplit_once(" [dcd:").map_or(slot, |(name, _)| name);
         if let Some(key) = slot.strip_prefix("registry:") {
             let record: Value = serde_json::from_str(value).unwrap_or(Value::Null);
             records.insert(

@@ -431,15 +431,7 @@ fn comment(config: &Config, store: &Store) -> Result<String, StoreError> {
 
 /// The per-install tag, created on first need and kept in the index.
 pub(super) fn install_id(store: &Store) -> Result<String, StoreError> {
-    if let Some(id) = store.index()?.install_id {
-        return Ok(id);
-    }
-    store.update_index(|index| {
-        index
-            .install_id
-            .get_or_insert_with(|| crate::tag::random_hex(12))
-            .clone()
-    })
+    store.install_id()
 }
 
 fn hostname() -> String {

@@ -76,6 +76,14 @@ pub trait SecretBackend {
     fn write(&self, slot: &Slot, value: &Secret) -> Result<(), StoreError>;
     /// `Ok(false)` when there was nothing to remove.
     fn remove(&self, slot: &Slot) -> Result<bool, StoreError>;
+    /// A registry record under the name an earlier version gave it, before keychain items
+    /// carried their install (see `keyring`); other backends have none.
+    fn read_legacy(&self, _slot: &Slot) -> Result<Option<Secret>, StoreError> {
+        Ok(None)
+    }
+    fn remove_legacy(&self, _slot: &Slot) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,10 +175,12 @@ impl Store {
             StoreChoice::File => (Box::new(file), None),
             StoreChoice::Keyring => {
                 let fallback = file.exists().then_some(file);
-                (Box::new(KeyringBackend::connect()?), fallback)
+                let keyring = KeyringBackend::connect()?.scoped(install_scope(&dir));
+                (Box::new(keyring), fallback)
             }
             StoreChoice::Auto => match KeyringBackend::connect() {
                 Ok(keyring) => {
+                    let keyring = keyring.scoped(install_scope(&dir));
                     forget_no_keychain(&dir);
                     let fallback = file.exists().then_some(file);
                     (Box::new(keyring), fallback)
@@ -220,9 +230,46 @@ impl Store {
             Some(value) => decode_record(&value, &slot).map(Some),
             None => {
                 self.check_not_in_unreachable_keychain(key)?;
-                Ok(None)
+                self.read_legacy_of_ours(key, &slot)
             }
         }
+    }
+
+    /// A keychain record stored by an earlier version under its unscoped name, answered only
+    /// when this config dir's index names it (same username): another install's item with the
+    /// same name is never ours.
+    fn read_legacy_of_ours(
+        &self,
+        key: &str,
+        slot: &Slot,
+    ) -> Result<Option<StoredCredential>, StoreError> {
+        let Some(value) = self.backend.read_legacy(slot)? else {
+            return Ok(None);
+        };
+        let index = Index::load(&self.dir)?;
+        let Some(entry) = index
+            .entries
+            .get(key)
+            .filter(|entry| entry.backend == BackendKind::Keyring.as_str())
+        else {
+            return Ok(None);
+        };
+        let record = decode_record(&value, slot)?;
+        Ok((record.username == entry.username).then_some(record))
+    }
+
+    /// The per-install tag, created on first need and kept in the index: it marks the
+    /// credentials this install creates (their comment) and its keychain items.
+    pub fn install_id(&self) -> Result<String, StoreError> {
+        if let Some(id) = self.index()?.install_id {
+            return Ok(id);
+        }
+        self.update_index(|index| {
+            index
+                .install_id
+                .get_or_insert_with(|| crate::tag::random_hex(12))
+                .clone()
+        })
     }
 
     /// After a fallback (a locked keychain refused a secret, the 0600 file took it), the
@@ -411,13 +458,20 @@ impl Store {
         let mut index = Index::load(&self.dir)?;
         let removed_entry = index.entries.remove(key);
         let had_entry = removed_entry.is_some();
+        let ours_in_keychain = removed_entry
+            .as_ref()
+            .is_some_and(|entry| entry.backend == BackendKind::Keyring.as_str());
         if let Some(entry) = removed_entry {
             forgotten(&mut index, entry);
         }
         index.intents.retain(|i| i.key() != key);
         index.intents.push(intent.clone());
         index.save(&self.dir)?;
-        let removed = self.remove_everywhere(&slot)?;
+        let mut removed = self.remove_everywhere(&slot)?;
+        if ours_in_keychain {
+            // Stored by an earlier version under the unscoped name, and the index says ours.
+            removed |= self.backend.remove_legacy(&slot)?;
+        }
         index.intents.retain(|i| i != &intent);
         index.save(&self.dir)?;
         Ok(removed || had_entry)
@@ -623,6 +677,29 @@ impl Store {
             "updating the credential index",
         )?)
     }
+}
+
+/// The install id that scopes this config dir's keychain items, created on first need (under
+/// the store lock); none when the index cannot be read or written (then the items' unscoped
+/// names are used, as earlier versions did).
+fn install_scope(dir: &Path) -> Option<String> {
+    let index = Index::load(dir).ok()?;
+    if let Some(id) = index.install_id {
+        return Some(id);
+    }
+    let _lock = FileLock::acquire(
+        &dir.join(STORE_LOCK),
+        STORE_LOCK_TIMEOUT,
+        "updating the credential index",
+    )
+    .ok()?;
+    let mut index = Index::load(dir).ok()?;
+    let id = index
+        .install_id
+        .get_or_insert_with(|| crate::tag::random_hex(12))
+        .clone();
+    index.save(dir).ok()?;
+    Some(id)
 }
 
 /// Remembers, in the config directory, why no keychain was reachable, so that the fallback
