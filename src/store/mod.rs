@@ -169,18 +169,22 @@ impl Store {
     pub fn open(config: &Config) -> Result<Store, StoreError> {
         let dir = config.dir.clone();
         let file = FileBackend::new(&dir);
+        // Read once: the install id names keychain items, and the intents say whether a killed
+        // command left work to finish.
+        let index = Index::load(&dir);
         let mut unreachable_keychain = None;
         let (backend, fallback): (Box<dyn SecretBackend>, Option<FileBackend>) = match config.store
         {
             StoreChoice::File => (Box::new(file), None),
             StoreChoice::Keyring => {
                 let fallback = file.exists().then_some(file);
-                let keyring = KeyringBackend::connect()?.scoped(install_scope(&dir));
+                let keyring =
+                    KeyringBackend::connect()?.scoped(install_scope(&dir, index.as_ref().ok()));
                 (Box::new(keyring), fallback)
             }
             StoreChoice::Auto => match KeyringBackend::connect() {
                 Ok(keyring) => {
-                    let keyring = keyring.scoped(install_scope(&dir));
+                    let keyring = keyring.scoped(install_scope(&dir, index.as_ref().ok()));
                     forget_no_keychain(&dir);
                     let fallback = file.exists().then_some(file);
                     (Box::new(keyring), fallback)
@@ -212,7 +216,7 @@ impl Store {
             fallback,
             unreachable_keychain,
         };
-        store.recover()?;
+        store.recover(index.ok())?;
         Ok(store)
     }
 
@@ -567,10 +571,10 @@ impl Store {
 
     /// Finishes or undoes what killed commands left: intents in the index, temp files in the
     /// directory. Cheap when there is nothing to do (one small read, one listing).
-    fn recover(&self) -> Result<(), StoreError> {
+    fn recover(&self, index: Option<Index>) -> Result<(), StoreError> {
         // A damaged or unreadable index is reported by the commands that need it; a cache-hit
         // `get` reads only the backend and keeps working.
-        let Ok(index) = Index::load(&self.dir) else {
+        let Some(index) = index else {
             return Ok(());
         };
         if !index.needs_recovery() && !self.has_temps() {
@@ -682,10 +686,9 @@ impl Store {
 /// The install id that scopes this config dir's keychain items, created on first need (under
 /// the store lock); none when the index cannot be read or written (then the items' unscoped
 /// names are used, as earlier versions did).
-fn install_scope(dir: &Path) -> Option<String> {
-    let index = Index::load(dir).ok()?;
-    if let Some(id) = index.install_id {
-        return Some(id);
+fn install_scope(dir: &Path, index: Option<&Index>) -> Option<String> {
+    if let Some(id) = &index?.install_id {
+        return Some(id.clone());
     }
     let _lock = FileLock::acquire(
         &dir.join(STORE_LOCK),
@@ -932,7 +935,7 @@ pub(crate) mod tests {
         std::fs::write(dir.path().join(".index.json.1.abc.tmp"), "half").unwrap();
 
         let reopened = file_store(dir.path());
-        reopened.recover().unwrap();
+        reopened.recover(Index::load(dir.path()).ok()).unwrap();
         let index = reopened.index().unwrap();
         assert!(index.intents.is_empty());
         assert_eq!(
@@ -967,7 +970,7 @@ pub(crate) mod tests {
             })
             .unwrap();
         let reopened = file_store(dir.path());
-        reopened.recover().unwrap();
+        reopened.recover(Index::load(dir.path()).ok()).unwrap();
         let index = reopened.index().unwrap();
         assert!(index.intents.is_empty() && index.entries.is_empty());
         assert_eq!(index.unfinished.len(), 1);
@@ -983,7 +986,7 @@ pub(crate) mod tests {
             .unwrap();
         std::fs::write(Index::path(dir.path()), "{not json").unwrap();
         let reopened = file_store(dir.path());
-        reopened.recover().unwrap();
+        reopened.recover(Index::load(dir.path()).ok()).unwrap();
         assert_eq!(reopened.get("a.example").unwrap().unwrap().username, "u");
         assert!(
             reopened
@@ -1012,7 +1015,7 @@ pub(crate) mod tests {
             })
             .unwrap();
         let reopened = file_store(dir.path());
-        reopened.recover().unwrap();
+        reopened.recover(Index::load(dir.path()).ok()).unwrap();
         assert_eq!(reopened.get("a.example").unwrap(), None);
         assert!(reopened.index().unwrap().intents.is_empty());
     }
