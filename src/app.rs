@@ -9,13 +9,13 @@
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
 
+use crate::calllog::Call;
 use crate::cli::{self, Cli, Command, NAME};
 use crate::cmd;
 use crate::config::Config;
+use crate::credential::{self, Outcome, Session};
 use crate::error::Error;
-use crate::lifecycle;
 use crate::protocol;
-use crate::provision::{self, Outcome};
 use crate::registry;
 use crate::store::Store;
 use crate::store::index::Index;
@@ -41,8 +41,10 @@ pub fn main() -> ExitCode {
         .collect();
     let mut stdout = io::stdout().lock();
     let started = std::time::Instant::now();
-    let (audience, result) = run(&args, &mut io::stdin().lock(), &mut stdout);
-    crate::calllog::record(&args, started, &result);
+    let mut call = Call::default();
+    // Stdin is not locked for the whole run: a confirmation prompt reads it too.
+    let (audience, result) = run(&args, &mut io::stdin(), &mut stdout, &mut call);
+    crate::calllog::record(&args, started, &call, &result);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Help(text)) => {
@@ -86,6 +88,7 @@ fn run(
     args: &[String],
     stdin: &mut impl Read,
     stdout: &mut impl Write,
+    call: &mut Call,
 ) -> (Audience, Result<(), Error>) {
     let Some(command) = args.first() else {
         return (Audience::Protocol, Err(usage_error(None)));
@@ -98,21 +101,22 @@ fn run(
             "get" | "store" | "erase" | "list" | "version"
         )
     {
-        return human(&["help".into(), command.clone()], stdin, stdout);
+        return human(&["help".into(), command.clone()], stdin, stdout, call);
     }
-    let mut protocol_command = |run: fn(&str, &mut dyn Write) -> Result<(), Error>| {
+    type Protocol = fn(&str, &mut dyn Write, &mut Call) -> Result<(), Error>;
+    let mut protocol_command = |run: Protocol, call: &mut Call| {
         if args.len() != 1 {
             return (Audience::Protocol, Err(usage_error(None)));
         }
         let result = protocol::read_input(&mut *stdin)
             .map_err(Error::from)
-            .and_then(|input| run(&input, stdout));
+            .and_then(|input| run(&input, stdout, call));
         (Audience::Protocol, result)
     };
     match command.as_str() {
-        "get" => protocol_command(get),
-        "store" => protocol_command(store),
-        "erase" => protocol_command(erase),
+        "get" => protocol_command(get, call),
+        "store" => protocol_command(store, call),
+        "erase" => protocol_command(erase, call),
         // The reference helpers never read stdin for `list`: a client that keeps the pipe open
         // must not hang us, and whatever it sends is not ours to judge.
         "list" if args.len() == 1 => (Audience::Protocol, list(stdout)),
@@ -121,7 +125,7 @@ fn run(
             writeln!(stdout, "{NAME} {VERSION}").map_err(Error::Output),
         ),
         "list" | "version" | "--version" | "-v" => (Audience::Protocol, Err(usage_error(None))),
-        _ => human(args, stdin, stdout),
+        _ => human(args, stdin, stdout, call),
     }
 }
 
@@ -130,6 +134,7 @@ fn human(
     args: &[String],
     stdin: &mut impl Read,
     stdout: &mut impl Write,
+    call: &mut Call,
 ) -> (Audience, Result<(), Error>) {
     use clap::Parser;
     use clap::error::ErrorKind;
@@ -161,8 +166,8 @@ fn human(
         Command::Rotate(args) => cmd::rotate::run(&args, stdout),
         Command::Prune(args) => cmd::prune::run(&args, stdout),
         Command::Configure(args) => cmd::configure::run(&args, stdout),
-        Command::Export(args) => cmd::export::run(&args, stdout),
-        Command::Kubelet => cmd::kubelet::run(stdin, stdout),
+        Command::Export(args) => cmd::export::run(&args, stdout, call),
+        Command::Kubelet => cmd::kubelet::run(stdin, stdout, call),
         Command::Completions(args) => stdout
             .write_all(&cli::completion(args.shell))
             .map_err(Error::Output),
@@ -184,42 +189,30 @@ fn usage_error(reason: Option<&str>) -> Error {
 }
 
 /// `get`: the stored credential, else a freshly provisioned one, else Docker's not-found.
-fn get(input: &str, out: &mut dyn Write) -> Result<(), Error> {
+fn get(input: &str, out: &mut dyn Write, call: &mut Call) -> Result<(), Error> {
     let server = protocol::parse_server(input)?;
     let key = registry::canonical(&server);
-    crate::calllog::note_server(&key);
+    call.server = Some(key.clone());
     crate::debug!("get {server:?} (key {key})");
-    let config = Config::load()?;
-    let store = Store::open(&config)?;
-    let outcome = match store.get(&key)? {
-        Some(credential) => {
-            crate::calllog::note_outcome("hit");
-            lifecycle::stored(&config, &store, &key, credential)?
-        }
-        None => {
-            let outcome = provision::fetch_or_create(&config, &store, &key)?;
-            if matches!(outcome, Outcome::Credential(_)) {
-                crate::calllog::note_outcome("created");
-            }
-            outcome
-        }
-    };
-    let credential = match outcome {
-        Outcome::Credential(credential) => credential,
+    let session = Session::open()?;
+    let answer = match credential::serve(&session, &key)? {
+        Outcome::Served(answer) => answer,
         Outcome::NotProvisioned => return Err(Error::NotFound { hint: None }),
         Outcome::NoApiKey(hint) | Outcome::Unavailable(hint) => {
             return Err(Error::NotFound { hint: Some(hint) });
         }
     };
+    call.outcome = Some(answer.how.as_str());
+    let credential = &answer.credential;
     protocol::write_get(out, &server, &credential.username, &credential.secret)
         .map_err(Error::Output)
 }
 
 /// `store`: what `docker login` and `podman login` hand us.
-fn store(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
+fn store(input: &str, _out: &mut dyn Write, call: &mut Call) -> Result<(), Error> {
     let credentials = protocol::parse_store(input)?;
     let key = registry::canonical(&credentials.server_url);
-    crate::calllog::note_server(&key);
+    call.server = Some(key.clone());
     crate::debug!("store {:?} (key {key})", credentials.server_url);
     let config = Config::load()?;
     let store = Store::open(&config)?;
@@ -231,15 +224,16 @@ fn store(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
     Ok(())
 }
 
-/// `erase`: local only (the remote credential stays; see the README). Nothing to erase is
-/// success: `docker logout` warns and `skopeo logout` crashes on any erase error.
-fn erase(input: &str, _out: &mut dyn Write) -> Result<(), Error> {
+/// `erase`: local only and fast. A credential this install created stays live remotely for
+/// `rotate_grace` (its copies may still be in use), recorded as retiring; a due `get` or
+/// `prune` deletes it afterwards (see the README). Nothing to erase is success: `docker
+/// logout` warns and `skopeo logout` crashes on any erase error.
+fn erase(input: &str, _out: &mut dyn Write, call: &mut Call) -> Result<(), Error> {
     let server = protocol::parse_server(input)?;
     let key = registry::canonical(&server);
-    crate::calllog::note_server(&key);
-    let config = Config::load()?;
-    let store = Store::open(&config)?;
-    let removed = store.erase(&key)?;
+    call.server = Some(key.clone());
+    let session = Session::open()?;
+    let removed = credential::retire::erase(&session, &key)?;
     crate::debug!(
         "erase {server:?} (key {key}): {}",
         if removed { "removed" } else { "nothing stored" }

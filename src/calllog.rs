@@ -11,55 +11,40 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::Error;
 
-/// What the running command learnt that the line should show.
-struct Noted {
-    server: Option<String>,
-    outcome: Option<&'static str>,
-}
-
-static NOTED: Mutex<Noted> = Mutex::new(Noted {
-    server: None,
-    outcome: None,
-});
-
-/// The canonical server this invocation is about.
-pub fn note_server(key: &str) {
-    if let Ok(mut noted) = NOTED.lock() {
-        noted.server = Some(key.to_string());
-    }
-}
-
-/// How a successful `get` was answered: `hit` or `created`.
-pub fn note_outcome(outcome: &'static str) {
-    if let Ok(mut noted) = NOTED.lock() {
-        noted.outcome = Some(outcome);
-    }
+/// What the running command learnt that its line should show; filled in by the command.
+#[derive(Debug, Default)]
+pub struct Call {
+    /// The canonical server this invocation is about.
+    pub server: Option<String>,
+    /// How a successful credential answer was made (`hit`, `created`, `waited`, `healed`,
+    /// `rotated`: `credential::How`).
+    pub outcome: Option<&'static str>,
 }
 
 /// The log file: the environment variable, else `log_file` in `config.toml`.
 pub fn path() -> Option<PathBuf> {
     if let Some(path) = crate::env::var(crate::env::LOG_FILE) {
-        return Some(PathBuf::from(path));
+        let path = PathBuf::from(path);
+        if path.is_absolute() {
+            return Some(path);
+        }
+        let dir = crate::config::config_dir().ok()?;
+        return Some(crate::config::resolve_log_file(&dir, path));
     }
     crate::config::Config::load().ok()?.log_file
 }
 
 /// Appends this invocation's line, if a log is configured.
-pub fn record(args: &[String], started: Instant, result: &Result<(), Error>) {
+pub fn record(args: &[String], started: Instant, call: &Call, result: &Result<(), Error>) {
     let Some(path) = path() else {
         return;
     };
-    let (server, noted) = NOTED
-        .lock()
-        .map(|n| (n.server.clone(), n.outcome))
-        .unwrap_or((None, None));
     let outcome = match result {
-        Ok(()) => noted.unwrap_or("ok").to_string(),
+        Ok(()) => call.outcome.unwrap_or("ok").to_string(),
         Err(Error::Help(_)) => "ok".to_string(),
         Err(Error::NotFound { .. }) => "not-found".to_string(),
         Err(err) => format!("error: {}", error_kind(err)),
@@ -69,7 +54,7 @@ pub fn record(args: &[String], started: Instant, result: &Result<(), Error>) {
         pid: std::process::id(),
         caller: caller(),
         command: args.first().map(String::as_str).unwrap_or(""),
-        server: server.as_deref().unwrap_or("-"),
+        server: call.server.as_deref().unwrap_or("-"),
         outcome: &outcome,
         duration_ms: started.elapsed().as_millis(),
     }
@@ -87,7 +72,7 @@ fn error_kind(err: &Error) -> &'static str {
         Error::Protocol(_) => "protocol",
         Error::Config(_) => "config",
         Error::Store(_) | Error::Put(_) => "store",
-        Error::Provision(_) => "provision",
+        Error::Credential(err) | Error::Failed { source: err, .. } => err.kind(),
         Error::Api(_) => "api",
         Error::Command(_) => "command",
         Error::Help(_) => "help",

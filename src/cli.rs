@@ -77,15 +77,17 @@ pub enum Command {
     Revoke(RevokeArgs),
     /// Replace the Deepgram credential of a registry with a new one
     ///
-    /// Creates a new credential (under the provisioning lock), stores it, then deletes the old
-    /// one remotely. A failed create leaves the old one in place; a failed delete records the old
-    /// id as "to delete" for `prune`. Asks first unless --yes.
+    /// Creates a new credential (under the provisioning lock), stores it, then retires the old
+    /// one: it stays live for rotate_grace (24h by default) so that copies of it keep working,
+    /// then a due get or `prune` deletes it (at once with rotate_grace = 0s). A failed create
+    /// leaves the old one in place. Asks first unless --yes.
     Rotate(RotateArgs),
     /// Delete this install's orphaned Deepgram credentials
     ///
     /// Deletes credentials that carry this install's [dcd:...] tag but are not in use (a create
-    /// that got no answer, a failed delete), never the current one and never one made by hand.
-    /// Prints what it will delete before deleting. Asks first unless --yes.
+    /// that got no answer, a retired one past its grace, a failed delete), never the current one,
+    /// never a retiring one within its grace and never one made by hand. Prints what it will
+    /// delete before deleting. Asks first unless --yes.
     Prune(PruneArgs),
     /// Register this helper with Docker and podman/skopeo/buildah, or write the kubelet's config
     ///
@@ -160,6 +162,10 @@ pub struct RevokeArgs {
     /// The provisioning registry whose credential to revoke (default: the first one, quay.io).
     #[arg(long, value_name = "REGISTRY")]
     pub registry: Option<String>,
+    /// Every credential this install created: those in use (then their local copies), retiring,
+    /// to delete and orphaned ones (`install.sh --uninstall --purge` uses this).
+    #[arg(long, conflicts_with = "registry")]
+    pub all: bool,
     /// Do not ask for confirmation (needed without a terminal).
     #[arg(long)]
     pub yes: bool,

@@ -42,6 +42,10 @@ pub const MAX_LIFECYCLE_DURATION: Duration = Duration::from_secs(10 * 365 * 24 *
 /// An hour: a credential deleted in the Console costs at most an hour of failed pulls, for one
 /// small request per hour per install (500 nodes: 500 an hour, about 0.14 a second).
 pub const DEFAULT_REVALIDATE_AFTER: Duration = HOUR;
+/// How long a credential this install stops using stays live for its copies.
+pub const DEFAULT_ROTATE_GRACE: Duration = Duration::from_secs(24 * 3600);
+/// The longest grace: a retired credential kept longer is a leak with extra steps.
+pub const MAX_ROTATE_GRACE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreChoice {
@@ -102,6 +106,9 @@ pub struct Config {
     pub revalidate_after: Option<Duration>,
     /// How old a credential this install created may get before `get` rotates it; `None`: never.
     pub rotate_after: Option<Duration>,
+    /// How long a rotated or erased credential stays live before it is deleted; zero: a
+    /// rotation deletes the old one at once.
+    pub rotate_grace: Duration,
     /// The call log (`log_file`), if any.
     pub log_file: Option<PathBuf>,
 }
@@ -159,6 +166,7 @@ struct FileConfig {
     api_path: Option<Spanned<toml::Value>>,
     revalidate_after: Option<Spanned<toml::Value>>,
     rotate_after: Option<Spanned<toml::Value>>,
+    rotate_grace: Option<Spanned<toml::Value>>,
     log_file: Option<Spanned<toml::Value>>,
 }
 
@@ -341,6 +349,7 @@ impl Config {
             api_path: ApiPath::SelfHosted,
             revalidate_after: Some(DEFAULT_REVALIDATE_AFTER),
             rotate_after: None,
+            rotate_grace: DEFAULT_ROTATE_GRACE,
             log_file: None,
         }
     }
@@ -423,8 +432,12 @@ impl Config {
         if let Some(v) = at("rotate_after", file.rotate_after) {
             self.rotate_after = v.duration_or_never()?;
         }
+        if let Some(v) = at("rotate_grace", file.rotate_grace) {
+            self.rotate_grace = v.duration(MAX_ROTATE_GRACE)?;
+        }
         if let Some(v) = at("log_file", file.log_file) {
-            self.log_file = Some(PathBuf::from(parse_nonempty(v.string()?, v.source)?));
+            let path = PathBuf::from(parse_nonempty(v.string()?, v.source)?);
+            self.log_file = Some(resolve_log_file(&self.dir, path));
         }
         Ok(())
     }
@@ -453,7 +466,7 @@ impl Config {
             self.provision = parse_provision(&v, from(env::PROVISION))?;
         }
         if let Some(v) = env::var(env::LOG_FILE) {
-            self.log_file = Some(PathBuf::from(v));
+            self.log_file = Some(resolve_log_file(&self.dir, PathBuf::from(v)));
         }
         for (name, max, slot) in [
             (env::LOCK_TIMEOUT, MAX_LOCK_TIMEOUT, &mut self.lock_timeout),
@@ -478,6 +491,7 @@ impl Config {
                 MAX_KUBELET_CACHE_DURATION,
                 &mut self.kubelet_cache_duration,
             ),
+            (env::ROTATE_GRACE, MAX_ROTATE_GRACE, &mut self.rotate_grace),
         ] {
             if let Some(v) = env::var(name) {
                 *slot = parse_duration(&v, max, from(name))?;
@@ -517,6 +531,16 @@ impl Config {
 }
 
 /// `DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR` (absolute), else the platform config directory.
+/// A relative `log_file` is inside the config dir, never the caller's working directory (which
+/// is `/` for the kubelet and anything for docker).
+pub fn resolve_log_file(dir: &Path, path: PathBuf) -> PathBuf {
+    if path.is_absolute() {
+        path
+    } else {
+        dir.join(path)
+    }
+}
+
 pub fn config_dir() -> Result<PathBuf, ConfigError> {
     if let Some(dir) = env::var(env::CONFIG_DIR) {
         let dir = PathBuf::from(dir);

@@ -29,6 +29,7 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub struct Client {
     agent: ureq::Agent,
+    connect: crate::http::ConnectNote,
     base: ApiUrl,
     key: Secret,
     path: ApiPath,
@@ -143,6 +144,10 @@ pub enum ApiError {
         "the Deepgram API created credential {id} but returned no secret: delete it in the Console (Self-Hosted > Distribution Credentials) and report this"
     )]
     NoSecret { id: String },
+    #[error(
+        "the Deepgram API created credential {id} with a username that holds control characters ({shown}); it is not stored: report this to Deepgram"
+    )]
+    UnsafeUsername { id: String, shown: String },
 }
 
 fn retry_hint(retry_after: Option<Duration>) -> String {
@@ -189,7 +194,8 @@ impl ApiError {
             | ApiError::Certificate { .. }
             | ApiError::Tls { .. }
             | ApiError::Proxy(_)
-            | ApiError::NoSecret { .. } => CreateFailure::Definite,
+            | ApiError::NoSecret { .. }
+            | ApiError::UnsafeUsername { .. } => CreateFailure::Definite,
         }
     }
 
@@ -208,8 +214,10 @@ impl Client {
     /// A client for `base` with the shared agent rules (`crate::http`): TLS trust, proxy,
     /// timeouts, no redirects. Fails only on an unusable proxy variable.
     pub fn new(base: &ApiUrl, key: Secret, timeouts: Timeouts) -> Result<Client, ApiError> {
+        let (agent, connect) = crate::http::agent_noting_connect(base, timeouts)?;
         Ok(Client {
-            agent: crate::http::agent(base, timeouts)?,
+            agent,
+            connect,
             base: base.clone(),
             key,
             path: ApiPath::SelfHosted,
@@ -288,6 +296,7 @@ impl Client {
                 "GET"
             }
         );
+        self.connect.clear();
         let result = match body {
             _ if delete => self
                 .agent
@@ -309,7 +318,17 @@ impl Client {
                 .header("Accept", "application/json")
                 .call(),
         };
-        let mut response = result.map_err(|err| transport_error(url, self.base.host(), err))?;
+        let mut response = result.map_err(|err| {
+            let err = transport_error(url, self.base.host(), err);
+            match err {
+                // Lost while connecting (a proxy that reset the CONNECT, a handshake cut
+                // short): nothing of the request was sent, so nothing can have been created.
+                ApiError::NoAnswer { url, reason } if self.connect.failed_while_connecting() => {
+                    ApiError::Unreachable { url, reason }
+                }
+                other => other,
+            }
+        })?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -360,17 +379,6 @@ impl Client {
             },
             _ => ApiError::Unexpected { status, detail },
         })
-    }
-
-    /// `GET /v1/projects/{project}/self-hosted/distribution/credentials/{id}` (or `onprem`): `Ok(false)` when
-    /// the API answers 404 for the credential (deleted), `Ok(true)` when it exists.
-    pub fn credential_exists(&self, project_id: &str, id: &str) -> Result<bool, ApiError> {
-        let url = self.credentials_url(project_id, Some(id));
-        match self.send(&url, None, project_id) {
-            Ok(_) => Ok(true),
-            Err(ApiError::NotFound { .. }) => Ok(false),
-            Err(err) => Err(err),
-        }
     }
 
     // Lifecycle operations: kept together at the end of the impl.

@@ -41,6 +41,9 @@ pub const REVALIDATE_AFTER: &str = "DOCKER_CREDENTIAL_DEEPGRAM_REVALIDATE_AFTER"
 /// Age at which `get` rotates a credential this install created (`never`). Overrides
 /// `rotate_after`.
 pub const ROTATE_AFTER: &str = "DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_AFTER";
+/// How long a credential this install rotated or erased stays live for its copies (`0s`: a
+/// rotation deletes the old one at once). Overrides `rotate_grace`.
+pub const ROTATE_GRACE: &str = "DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_GRACE";
 
 /// Call log: append one line per invocation to this file. Overrides `log_file`.
 pub const LOG_FILE: &str = "DOCKER_CREDENTIAL_DEEPGRAM_LOG_FILE";
@@ -69,6 +72,7 @@ pub const ALL: &[&str] = &[
     API_PATH,
     REVALIDATE_AFTER,
     ROTATE_AFTER,
+    ROTATE_GRACE,
     LOG_FILE,
     DEEPGRAM_API_KEY,
     DEEPGRAM_PROJECT_ID,

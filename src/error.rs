@@ -6,6 +6,7 @@
 //! Docker's exact not-found sentinel and nothing else.
 
 use crate::config::ConfigError;
+use crate::credential::CredentialError;
 use crate::protocol::{NOT_FOUND, ProtocolError};
 use crate::store::{PutError, StoreError};
 
@@ -25,7 +26,14 @@ pub enum Error {
     #[error(transparent)]
     Put(#[from] PutError),
     #[error(transparent)]
-    Provision(Box<crate::provision::ProvisionError>),
+    Credential(Box<CredentialError>),
+    /// A human command's failure on the credential path, kept typed so that its hint and its
+    /// kind (for the call log) survive.
+    #[error("{command}: {source}")]
+    Failed {
+        command: &'static str,
+        source: Box<CredentialError>,
+    },
     #[error(transparent)]
     Api(Box<crate::deepgram::ApiError>),
     /// A human-facing command failed; the message says what to do.
@@ -42,9 +50,9 @@ pub enum Error {
     Output(std::io::Error),
 }
 
-impl From<crate::provision::ProvisionError> for Error {
-    fn from(err: crate::provision::ProvisionError) -> Self {
-        Error::Provision(Box::new(err))
+impl From<CredentialError> for Error {
+    fn from(err: CredentialError) -> Self {
+        Error::Credential(Box::new(err))
     }
 }
 
@@ -65,8 +73,16 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::NotFound { hint } => hint.clone(),
-            Error::Provision(err) => err.hint(),
+            Error::Credential(err) | Error::Failed { source: err, .. } => err.hint(),
             _ => None,
+        }
+    }
+
+    /// `command`'s failure on the credential path, typed.
+    pub fn failed(command: &'static str) -> impl Fn(CredentialError) -> Error {
+        move |source| Error::Failed {
+            command,
+            source: Box::new(source),
         }
     }
 

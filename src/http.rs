@@ -8,7 +8,11 @@
 //! `NO_PROXY` names the host; a loopback URL never goes through a proxy.
 //! Never sends anything itself and never reads a secret.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, Transport};
 
 use crate::endpoint::ApiUrl;
 use crate::env::network;
@@ -32,14 +36,63 @@ pub struct ProxyError {
 /// The agent for requests to `url`: no redirects (a key is never replayed elsewhere), https
 /// required unless the URL is loopback, status codes returned as responses, not errors.
 pub fn agent(url: &ApiUrl, timeouts: Timeouts) -> Result<ureq::Agent, ProxyError> {
+    Ok(agent_with_env(url, timeouts, &|name| std::env::var(name).ok())?.0)
+}
+
+/// [`agent`], and the note of whether a request's connection failed before anything was sent.
+pub fn agent_noting_connect(
+    url: &ApiUrl,
+    timeouts: Timeouts,
+) -> Result<(ureq::Agent, ConnectNote), ProxyError> {
     agent_with_env(url, timeouts, &|name| std::env::var(name).ok())
+}
+
+/// Whether the last request failed while its connection was being made: the TCP connect, a
+/// proxy's `CONNECT` (refused, or reset before any tunnel), or the TLS handshake. Then nothing
+/// of the request was sent, whatever the error looks like. A request on a pooled connection
+/// makes no connection, so its failure is never noted here (and stays "may have acted").
+#[derive(Debug, Clone, Default)]
+pub struct ConnectNote(Arc<AtomicBool>);
+
+impl ConnectNote {
+    /// Call before each request.
+    pub fn clear(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+
+    pub fn failed_while_connecting(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// ureq's own connector chain, noting a failure in [`ConnectNote`].
+#[derive(Debug)]
+struct NotingConnector {
+    inner: DefaultConnector,
+    note: ConnectNote,
+}
+
+impl Connector<()> for NotingConnector {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        let connected = self.inner.connect(details, chained);
+        if connected.is_err() {
+            self.note.0.store(true, Ordering::SeqCst);
+        }
+        connected
+    }
 }
 
 fn agent_with_env(
     url: &ApiUrl,
     timeouts: Timeouts,
     get: &dyn Fn(&str) -> Option<String>,
-) -> Result<ureq::Agent, ProxyError> {
+) -> Result<(ureq::Agent, ConnectNote), ProxyError> {
     let proxy = if url.is_loopback() {
         None
     } else {
@@ -58,10 +111,14 @@ fn agent_with_env(
             env!("CARGO_PKG_VERSION")
         ))
         .build();
-    Ok(ureq::Agent::with_parts(
-        config,
-        ureq::unversioned::transport::DefaultConnector::default(),
-        LookupFailureIsNotFound::default(),
+    let note = ConnectNote::default();
+    let connector = NotingConnector {
+        inner: DefaultConnector::default(),
+        note: note.clone(),
+    };
+    Ok((
+        ureq::Agent::with_parts(config, connector, LookupFailureIsNotFound::default()),
+        note,
     ))
 }
 
@@ -284,7 +341,7 @@ mod tests {
             ("https://[::1]:9", false),
             ("https://api.deepgram.com", true),
         ] {
-            let agent = agent_with_env(&url(target), timeouts, &env).unwrap();
+            let (agent, _) = agent_with_env(&url(target), timeouts, &env).unwrap();
             assert_eq!(agent.config().proxy().is_some(), proxied, "{target}");
         }
     }

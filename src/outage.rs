@@ -4,8 +4,11 @@
 //!
 //! State: `failures.json` (0600) in the config dir, one entry per registry key, written only
 //! under the provisioning lock and read without it. It holds messages and times, never a
-//! secret or an API key. It is a cache: a damaged or unwritable file is ignored (with a debug
-//! line), never an error, and an entry for another `api_url` or `project_id` does not apply.
+//! secret or an API key (only a hash of the settings a failure depended on). It is a cache: a
+//! damaged or unwritable file is ignored (with a debug line), never an error. A failure applies
+//! only while those settings are the same: `api_url`, `api_path`, the API key, the project, the
+//! proxy variables and `SSL_CERT_FILE`/`SSL_CERT_DIR`. So applying the error's own fix (a
+//! corrected key, a company CA) tries again at once.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,6 +33,10 @@ pub struct Remembered {
     /// setting `DEEPGRAM_PROJECT_ID` after "sees N projects" works without waiting.
     #[serde(default)]
     pub project_id: Option<String>,
+    /// A hash of the settings the failure depended on (see the module header); none: written
+    /// by an earlier version, never applies.
+    #[serde(default)]
+    pub inputs: Option<String>,
     /// Answered as Docker's not-found with `message` as the hint (the API was unreachable),
     /// rather than as the error `message`.
     pub not_found: bool,
@@ -70,20 +77,25 @@ fn write(config: &Config, entries: &BTreeMap<String, Remembered>) {
     }
 }
 
-/// The failure remembered for `key`, if the back-off is on and has not run out.
-pub fn recall(config: &Config, key: &str) -> Option<Remembered> {
+/// The failure remembered for `key`, if the back-off is on, has not run out, and the settings
+/// it depended on are the same.
+/// `inputs`: the hash of those settings now (`Session::reach_fingerprint`).
+pub fn recall(config: &Config, inputs: &str, key: &str) -> Option<Remembered> {
     if config.failure_backoff.is_zero() {
         return None;
     }
     let entry = read(config).remove(key)?;
-    (entry.api_url == config.api_url.as_str()
+    let same = entry.api_url == config.api_url.as_str()
         && entry.project_id == config.project_id
-        && unix_now() < entry.until)
-        .then_some(entry)
+        && entry.inputs.as_deref() == Some(inputs);
+    if !same {
+        crate::debug!("a remembered failure for {key} does not apply: the settings changed");
+    }
+    (same && unix_now() < entry.until).then_some(entry)
 }
 
 /// Records a failure for `key`. Call with the provisioning lock held.
-pub fn remember(config: &Config, key: &str, not_found: bool, message: &str) {
+pub fn remember(config: &Config, inputs: &str, key: &str, not_found: bool, message: &str) {
     if config.failure_backoff.is_zero() {
         return;
     }
@@ -97,6 +109,7 @@ pub fn remember(config: &Config, key: &str, not_found: bool, message: &str) {
             until: now.saturating_add(config.failure_backoff.as_secs().max(1)),
             api_url: config.api_url.to_string(),
             project_id: config.project_id.clone(),
+            inputs: Some(inputs.to_string()),
             not_found,
             message: message.to_string(),
         },
@@ -141,38 +154,39 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_is_recalled_for_its_registry_and_api_url_only() {
+    fn a_failure_is_recalled_for_its_registry_and_settings_only() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = config(dir.path());
-        assert_eq!(recall(&config, "quay.io"), None);
-        remember(&config, "quay.io", true, "cannot reach");
-        let entry = recall(&config, "quay.io").unwrap();
+        assert_eq!(recall(&config, "h1", "quay.io"), None);
+        remember(&config, "h1", "quay.io", true, "cannot reach");
+        let entry = recall(&config, "h1", "quay.io").unwrap();
         assert!(entry.not_found && entry.message == "cannot reach");
-        assert_eq!(recall(&config, "other.example"), None);
+        assert_eq!(recall(&config, "h1", "other.example"), None);
+        assert_eq!(recall(&config, "h2", "quay.io"), None, "other settings");
         assert_eq!(
             crate::files::mode_of(&dir.path().join(FAILURES_FILE)),
             Some(0o600)
         );
         config.project_id = Some("p".into());
-        assert_eq!(recall(&config, "quay.io"), None, "another project");
+        assert_eq!(recall(&config, "h1", "quay.io"), None, "another project");
         config.project_id = None;
         config.api_url = crate::endpoint::ApiUrl::parse("http://127.0.0.1:1").unwrap();
-        assert_eq!(recall(&config, "quay.io"), None, "another api_url");
+        assert_eq!(recall(&config, "h1", "quay.io"), None, "another api_url");
     }
 
     #[test]
     fn zero_turns_it_off_and_success_forgets() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = config(dir.path());
-        remember(&config, "quay.io", false, "boom");
+        remember(&config, "h", "quay.io", false, "boom");
         forget(&config, "quay.io");
-        assert_eq!(recall(&config, "quay.io"), None);
-        remember(&config, "quay.io", false, "boom");
+        assert_eq!(recall(&config, "h", "quay.io"), None);
+        remember(&config, "h", "quay.io", false, "boom");
         clear(&config);
-        assert_eq!(recall(&config, "quay.io"), None, "cleared");
-        remember(&config, "quay.io", false, "boom");
+        assert_eq!(recall(&config, "h", "quay.io"), None, "cleared");
+        remember(&config, "h", "quay.io", false, "boom");
         config.failure_backoff = Duration::ZERO;
-        assert_eq!(recall(&config, "quay.io"), None);
+        assert_eq!(recall(&config, "h", "quay.io"), None);
     }
 
     #[test]
@@ -180,8 +194,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
         std::fs::write(dir.path().join(FAILURES_FILE), "{not json").unwrap();
-        assert_eq!(recall(&config, "quay.io"), None);
-        remember(&config, "quay.io", false, "boom");
-        assert!(recall(&config, "quay.io").is_some());
+        assert_eq!(recall(&config, "h", "quay.io"), None);
+        remember(&config, "h", "quay.io", false, "boom");
+        assert!(recall(&config, "h", "quay.io").is_some());
     }
 }

@@ -1,14 +1,17 @@
-//! Crash consistency, measured: SIGKILL `store`, `erase` and a provisioning `get` at random
-//! moments, on both backends (a real gnome-keyring, and the 0600 file), against the loopback
-//! fake Deepgram API, and check after every kill and the next command that:
+//! Crash consistency, measured: SIGKILL `store`, `erase`, a provisioning `get`, `rotate` and
+//! `prune` at random moments, on both backends (a real gnome-keyring, and the 0600 file),
+//! against the loopback fake Deepgram API, and check after every kill and the next command
+//! that:
 //!
 //! 1. every index entry's secret is readable, with the username the index names;
 //! 2. no readable secret is missing from the index (the next command finished or undid the
 //!    killed one: no intent is left either);
 //! 3. no temp file survives the next command;
 //! 4. every credential the fake API created is stored, named by an unfinished-create marker
-//!    (by id or its unique comment), or was given up by an `erase` this test ran; and no
-//!    marker names the credential in use.
+//!    (by id or its unique comment), or recorded as retiring or to delete (what `erase` and
+//!    `rotate` leave: nothing leaks untracked); and no marker names the credential in use;
+//! 5. the credential in use is live in the project (no remote action destroyed it), and no
+//!    record would delete it.
 //!
 //! Kills are real: a random delay within the command's measured typical duration, then
 //! SIGKILL (no hooks in the binary). The randomness is seeded (`CRASH_SEED` to replay; the
@@ -56,6 +59,8 @@ enum Op {
     Store,
     Erase,
     ProvisioningGet,
+    Rotate,
+    Prune,
 }
 
 /// What one backend's run saw.
@@ -128,9 +133,15 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
             "seed {seed}, {name}: {:#?}",
             tally.violations
         );
-        for op in [Op::Store, Op::Erase, Op::ProvisioningGet] {
+        for (op, least) in [
+            (Op::Store, 20),
+            (Op::Erase, 20),
+            (Op::ProvisioningGet, 20),
+            (Op::Rotate, 8),
+            (Op::Prune, 2),
+        ] {
             assert!(
-                tally.kills.get(&op).copied().unwrap_or(0) >= 20,
+                tally.kills.get(&op).copied().unwrap_or(0) >= least,
                 "seed {seed}, {name}: too few kills of {op:?}: {line}"
             );
         }
@@ -155,22 +166,16 @@ fn run_backend(keychain: bool, rng: &mut Rng) -> Tally {
 
     let typical = measure(&env, rng);
     let mut tally = Tally::default();
-    // credentials this test gave up on purpose (`erase quay.io`, like `docker logout`)
-    // (the calibration runs created and erased some already)
-    let mut released: BTreeSet<String> = fake
-        .credentials()
-        .iter()
-        .filter_map(|c| c["distribution_credentials"]["distribution_credentials_id"].as_str())
-        .map(str::to_string)
-        .collect();
     let started = Instant::now();
     let mut n = 0u64;
     while tally.total_kills() < KILLS_PER_BACKEND && started.elapsed() < BUDGET {
         n += 1;
         let op = match rng.below(20) {
-            0..=6 => Op::ProvisioningGet,
-            7..=13 => Op::Store,
-            _ => Op::Erase,
+            0..=5 => Op::ProvisioningGet,
+            6..=11 => Op::Store,
+            12..=15 => Op::Erase,
+            16..=18 => Op::Rotate,
+            _ => Op::Prune,
         };
         let (args, input): (&str, String) = match op {
             Op::Store => {
@@ -180,21 +185,29 @@ fn run_backend(keychain: bool, rng: &mut Rng) -> Tally {
             }
             Op::Erase => {
                 let key = ["quay.io", "a.example", "b.example"][rng.below(3) as usize];
-                if key == "quay.io" {
-                    released.extend(stored_id(&env));
-                }
                 ("erase", key.to_string())
             }
             Op::ProvisioningGet => {
-                if let Some(id) = stored_id(&env) {
+                if stored_id(&env).is_some() {
                     // make this get a first use
-                    released.insert(id);
                     env.run(&["erase"], b"quay.io").ok();
                 }
                 ("get", "quay.io".to_string())
             }
+            Op::Rotate => {
+                if stored_id(&env).is_none() {
+                    // something of ours to rotate
+                    env.run(&["get"], b"quay.io").ok();
+                }
+                ("rotate", String::new())
+            }
+            Op::Prune => ("prune", String::new()),
         };
-        let mut child = env.spawn(&[args], input.as_bytes());
+        let argv: &[&str] = match op {
+            Op::Rotate | Op::Prune => &[args, "--yes"],
+            _ => &[args],
+        };
+        let mut child = env.spawn(argv, input.as_bytes());
         // within 80% of the typical run: most rounds kill, a few let the command finish
         let window = typical[&op].as_micros() as u64 * 4 / 5;
         let delay = Duration::from_micros(rng.below(window + 1));
@@ -230,7 +243,7 @@ fn run_backend(keychain: bool, rng: &mut Rng) -> Tally {
                 .push(format!("#{n} after {op:?}: status failed: {next:?}"));
             continue;
         }
-        check(&env, &fake, &released, n, op, &mut tally);
+        check(&env, &fake, n, op, &mut tally);
     }
     tally
 }
@@ -243,7 +256,13 @@ fn measure(env: &TestEnv, rng: &mut Rng) -> BTreeMap<Op, Duration> {
         env.run(args, input).ok();
         started.elapsed()
     };
-    for op in [Op::Store, Op::Erase, Op::ProvisioningGet] {
+    for op in [
+        Op::Store,
+        Op::Erase,
+        Op::ProvisioningGet,
+        Op::Rotate,
+        Op::Prune,
+    ] {
         let mut times: Vec<Duration> = (0..3)
             .map(|i| match op {
                 Op::Store => time(
@@ -259,6 +278,11 @@ fn measure(env: &TestEnv, rng: &mut Rng) -> BTreeMap<Op, Duration> {
                     env.run(&["erase"], b"quay.io").ok();
                     time(&["get"], b"quay.io")
                 }
+                Op::Rotate => {
+                    env.run(&["get"], b"quay.io").ok();
+                    time(&["rotate", "--yes"], b"")
+                }
+                Op::Prune => time(&["prune", "--yes"], b""),
             })
             .collect();
         times.sort();
@@ -296,6 +320,8 @@ fn temp_files(dir: &Path) -> Vec<String> {
 fn readable_records(env: &TestEnv) -> BTreeMap<String, String> {
     let mut records = BTreeMap::new();
     let mut add = |slot: &str, value: &str| {
+        // a registry item's name carries its install: `registry:<key> [dcd:<install>]`
+        let slot = slot.rsplit_once(" [dcd:").map_or(slot, |(name, _)| name);
         if let Some(key) = slot.strip_prefix("registry:") {
             let record: Value = serde_json::from_str(value).unwrap_or(Value::Null);
             records.insert(
@@ -337,14 +363,7 @@ fn readable_records(env: &TestEnv) -> BTreeMap<String, String> {
     records
 }
 
-fn check(
-    env: &TestEnv,
-    fake: &FakeDeepgram,
-    released: &BTreeSet<String>,
-    n: u64,
-    op: Op,
-    tally: &mut Tally,
-) {
+fn check(env: &TestEnv, fake: &FakeDeepgram, n: u64, op: Op, tally: &mut Tally) {
     let mut found = Vec::new();
     let mut violation = |text: String| found.push(format!("#{n} after {op:?}: {text}"));
     let index = read_json(&env.config_dir().join("index.json"));
@@ -393,12 +412,18 @@ fn check(
             violation(format!("a marker names the credential in use: {marker}"));
         }
     }
+    let recorded: BTreeSet<&str> = index["to_delete"]
+        .as_array()
+        .map(|records| records.iter().filter_map(|r| r["id"].as_str()).collect())
+        .unwrap_or_default();
     let mut unstored = 0;
+    let mut live = BTreeSet::new();
     for credential in fake.credentials() {
         let inner = &credential["distribution_credentials"];
         let id = inner["distribution_credentials_id"].as_str().unwrap();
         let comment = inner["comment"].as_str().unwrap();
-        if stored_id == Some(id) || released.contains(id) {
+        live.insert(id.to_string());
+        if stored_id == Some(id) || recorded.contains(id) {
             continue;
         }
         unstored += 1;
@@ -407,9 +432,15 @@ fn check(
             .any(|m| m["comment"].as_str() == Some(comment) || m["id"].as_str() == Some(id));
         if !marked {
             violation(format!(
-                "credential {id} ({comment}) exists remotely, is not stored and no marker names it"
+                "credential {id} ({comment}) exists remotely, is not stored, not recorded as retiring or to delete, and no marker names it"
             ));
         }
+    }
+    // 5. the credential in use is live
+    if let Some(id) = stored_id
+        && !live.contains(id)
+    {
+        violation(format!("the credential in use, {id}, was deleted remotely"));
     }
     tally.creates_without_stored_secret = tally.creates_without_stored_secret.max(unstored);
     tally.violations.extend(found);

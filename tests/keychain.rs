@@ -48,8 +48,15 @@ fn keychain_items_use_the_keyring_rs_attributes() {
     let env = TestEnv::keyring();
     env.store("localhost:5000", "u", "p").ok();
     let items = env.keyring.as_ref().unwrap().items();
+    let index: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.config_dir().join("index.json")).unwrap(),
+    )
+    .unwrap();
+    let install = index["install_id"].as_str().unwrap();
     assert!(
-        items.contains("label = keyring:registry:localhost:5000@docker-credential-deepgram"),
+        items.contains(&format!(
+            "label = keyring:registry:localhost:5000 [dcd:{install}]@docker-credential-deepgram"
+        )),
         "{items}"
     );
     assert!(
@@ -202,4 +209,89 @@ fn parallel_helpers_do_not_corrupt_the_file_store_or_index() {
 #[test]
 fn parallel_helpers_do_not_corrupt_the_keychain_or_index() {
     parallel_store_and_get(&TestEnv::keyring(), 24);
+}
+
+/// A second config dir on the same keychain (another install for the same user).
+fn second_install_on(env: &TestEnv) -> TestEnv {
+    let mut other = TestEnv::without_keychain();
+    for (name, value) in env.keyring.as_ref().unwrap().env() {
+        if name != "HOME" && name != "PATH" {
+            other.set(&name, &value);
+        }
+    }
+    other.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "keyring");
+    other
+}
+
+#[test]
+fn two_config_dirs_on_one_keychain_see_and_erase_only_their_own() {
+    let mut first = TestEnv::keyring();
+    first.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "keyring");
+    let second = second_install_on(&first);
+    first.store("quay.io", "alice", "first-secret").ok();
+    // The second install does not answer the first one's credential...
+    assert_eq!(second.get("quay.io").stdout, NOT_FOUND);
+    second.store("quay.io", "bob", "second-secret").ok();
+    assert_eq!(
+        first.get("quay.io").stdout,
+        get_json("quay.io", "alice", "first-secret")
+    );
+    // ...and its erase leaves the first one's alone.
+    second.run(&["erase"], b"quay.io").ok();
+    assert_eq!(second.get("quay.io").stdout, NOT_FOUND);
+    assert_eq!(
+        first.get("quay.io").stdout,
+        get_json("quay.io", "alice", "first-secret")
+    );
+    let items = first.keyring.as_ref().unwrap().items();
+    assert!(
+        items.contains("first-secret") && !items.contains("second-secret"),
+        "{items}"
+    );
+}
+
+#[test]
+fn an_item_stored_by_an_earlier_version_is_still_answered_and_erased_when_the_index_names_it() {
+    let mut env = TestEnv::keyring();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "keyring");
+    let keyring = env.keyring.as_ref().unwrap();
+    // What an earlier version left: the unscoped item and an index entry naming it.
+    let record = r#"{"username":"alice","secret":"old-secret"}"#;
+    let mut child = std::process::Command::new("secret-tool")
+        .args([
+            "store",
+            "--label=keyring:registry:quay.io@docker-credential-deepgram",
+            "service",
+            "docker-credential-deepgram",
+            "username",
+            "registry:quay.io",
+        ])
+        .env_clear()
+        .envs(keyring.env())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(record.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    // Another install's index does not name it: not answered.
+    let other = second_install_on(&env);
+    assert_eq!(other.get("quay.io").stdout, NOT_FOUND);
+    std::fs::write(
+        env.config_dir().join("index.json"),
+        r#"{"version":1,"entries":{"quay.io":{"server_url":"quay.io","username":"alice","backend":"keyring"}}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        env.get("quay.io").stdout,
+        get_json("quay.io", "alice", "old-secret")
+    );
+    env.run(&["erase"], b"quay.io").ok();
+    assert_eq!(env.get("quay.io").stdout, NOT_FOUND);
+    assert!(!keyring.items().contains("old-secret"));
 }

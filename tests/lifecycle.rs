@@ -314,9 +314,10 @@ fn revoke_refuses_what_it_did_not_create() {
 }
 
 #[test]
-fn rotate_replaces_the_credential_and_deletes_the_old_one() {
+fn rotate_with_no_grace_replaces_the_credential_and_deletes_the_old_one() {
     let fake = FakeDeepgram::start();
-    let env = lifecycle_env(&fake);
+    let mut env = lifecycle_env(&fake);
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_GRACE", "0s");
     let first = env.get("quay.io");
     first.ok();
     let old = only_credential(&fake);
@@ -363,7 +364,8 @@ fn a_failed_create_leaves_the_old_credential_in_place() {
 #[test]
 fn a_failed_delete_keeps_the_old_id_as_to_delete_and_prune_removes_it() {
     let fake = FakeDeepgram::start();
-    let env = lifecycle_env(&fake);
+    let mut env = lifecycle_env(&fake);
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_GRACE", "0s");
     env.get("quay.io").ok();
     let old = only_credential(&fake);
     fake.set_sticky_fault("DELETE", &old, FakeDeepgram::status_fault(500));
@@ -399,6 +401,7 @@ fn a_failed_delete_keeps_the_old_id_as_to_delete_and_prune_removes_it() {
 fn get_rotates_a_credential_older_than_rotate_after() {
     let fake = FakeDeepgram::start();
     let mut env = lifecycle_env(&fake);
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_GRACE", "0s");
     let first = env.get("quay.io");
     first.ok();
     let old = only_credential(&fake);

@@ -425,3 +425,20 @@ fn login_clears_a_remembered_failure() {
         "the failed create and the one after login"
     );
 }
+
+#[test]
+fn a_proxy_that_resets_the_connect_before_any_tunnel_gives_not_found() {
+    let ca = TestCa::new();
+    let fake = FakeDeepgram::start_tls(ca.server.clone());
+    let proxy = ConnectProxy::resetting();
+    let env = proxied_env(&fake, &ca, &proxy);
+    let run = env.get("quay.io");
+    // Nothing can have reached the API: Docker's not-found (public images still pull), no
+    // "may have succeeded", no unfinished marker.
+    assert_eq!(run.stdout, NOT_FOUND, "{run:?}");
+    assert!(proxy.resets() >= 1, "{run:?}");
+    assert!(!run.stderr.contains("may have succeeded"), "{run:?}");
+    assert_eq!(fake.connections(), 0);
+    let status = env.run(&["status"], b"");
+    assert!(!status.stdout.contains("unfinished"), "{status:?}");
+}

@@ -599,7 +599,7 @@ _docker_credential_deepgram() {
             return 0
             ;;
         docker_credential_deepgram__subcmd__revoke)
-            opts="-h --registry --yes --json --help"
+            opts="-h --registry --all --yes --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

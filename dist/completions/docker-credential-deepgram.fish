@@ -56,6 +56,7 @@ complete -c docker-credential-deepgram -n "__fish_docker_credential_deepgram_usi
 complete -c docker-credential-deepgram -n "__fish_docker_credential_deepgram_using_subcommand doctor" -l offline -d 'Skip every check that needs the network (the API and the registry); they show as skip'
 complete -c docker-credential-deepgram -n "__fish_docker_credential_deepgram_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c docker-credential-deepgram -n "__fish_docker_credential_deepgram_using_subcommand revoke" -l registry -d 'The provisioning registry whose credential to revoke (default: the first one, quay.io)' -r
+complete -c docker-credential-deepgram -n "__fish_docker_credential_deepgram_using_subcommand revoke" -l all -d 'Every credential this install created: those in use (then their local copies), retiring, to delete and orphaned ones (`install.sh --uninstall --purge` uses this)'
 complete -c docker-credential-deepgram -n "__fish_docker_credential_deepgram_using_subcommand revoke" -l yes -d 'Do not ask for confirmation (needed without a terminal)'
 complete -c docker-credential-deepgram -n "__fish_docker_credential_deepgram_using_subcommand revoke" -l json -d 'Print what was done as one JSON object'
 complete -c docker-credential-deepgram -n "__fish_docker_credential_deepgram_using_subcommand revoke" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -7,16 +7,16 @@
 
 use std::io::{self, IsTerminal, Write};
 
+use crate::calllog::Call;
 use crate::cli::ExportArgs;
 use crate::config::Config;
+use crate::credential::{self, Outcome, Session};
 use crate::error::Error;
 use crate::export::{self, ExportFormat};
-use crate::lifecycle;
-use crate::provision::Outcome;
 use crate::registry;
 use crate::store::Store;
 
-pub fn run(args: &ExportArgs, out: &mut impl Write) -> Result<(), Error> {
+pub fn run(args: &ExportArgs, out: &mut impl Write, call: &mut Call) -> Result<(), Error> {
     let format: ExportFormat = args
         .format
         .as_deref()
@@ -41,9 +41,14 @@ pub fn run(args: &ExportArgs, out: &mut impl Write) -> Result<(), Error> {
             Error::Command("export: no provisioning registry is configured: pass --registry".into())
         })?,
     };
+    call.server = Some(key.clone());
     let store = Store::open(&config)?;
-    let credential = match lifecycle::credential(&config, &store, &key)? {
-        Outcome::Credential(credential) => credential,
+    let session = Session::new(config, store);
+    let credential = match credential::serve(&session, &key)? {
+        Outcome::Served(answer) => {
+            call.outcome = Some(answer.how.as_str());
+            answer.credential
+        }
         Outcome::NotProvisioned => {
             return Err(Error::Command(format!(
                 "export: nothing is stored for {key} and it is not a provisioning registry: `docker login {key}` first, or add it to registries"

@@ -9,15 +9,15 @@
 
 use std::io::{Read, Write};
 
+use crate::calllog::Call;
 use crate::config::Config;
+use crate::credential::{self, Outcome, Session};
 use crate::error::Error;
 use crate::kubelet::{self, Auth};
-use crate::lifecycle;
-use crate::provision::Outcome;
 use crate::registry;
 use crate::store::Store;
 
-pub fn run(stdin: &mut impl Read, out: &mut impl Write) -> Result<(), Error> {
+pub fn run(stdin: &mut impl Read, out: &mut impl Write, call: &mut Call) -> Result<(), Error> {
     let mut input = Vec::new();
     stdin
         .take(kubelet::MAX_REQUEST_BYTES as u64 + 1)
@@ -34,9 +34,17 @@ pub fn run(stdin: &mut impl Read, out: &mut impl Write) -> Result<(), Error> {
         let response = kubelet::render_response(request.api_version, None, &cache_duration);
         return out.write_all(response.as_bytes()).map_err(Error::Output);
     }
+    call.server = Some(key.clone());
     let store = Store::open(&config)?;
-    let credential = match lifecycle::credential(&config, &store, &key)? {
-        Outcome::Credential(credential) => Some(credential),
+    let session = Session::new(config, store);
+    let config = &session.config;
+    // A credential retired here stays live at least as long as the kubelet may cache it.
+    credential::retire::note_kubelet_cache(&session, config.kubelet_cache_duration);
+    let credential = match credential::serve(&session, &key)? {
+        Outcome::Served(answer) => {
+            call.outcome = Some(answer.how.as_str());
+            Some(answer.credential)
+        }
         // provision = "never" and nothing stored: the kubelet pulls without credentials.
         Outcome::NotProvisioned => None,
         // The kubelet shows this line in its events: say exactly what to run on the node.

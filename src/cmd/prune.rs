@@ -1,8 +1,11 @@
 //! `prune [--dry-run] [--yes] [--json] [--all-installs --older-than D]`: deletes this install's
-//! orphans and *to delete* credentials (`lifecycle::prune`); with `--all-installs --older-than
-//! D`, also other installs' tagged credentials created before now − D. Prints what it will
-//! delete (id, comment, created, why) before deleting, then what it did. Asks first unless
-//! `--yes`; `--dry-run` changes nothing.
+//! orphans, retired credentials past their grace and *to delete* credentials
+//! (`credential::prune`); with `--all-installs --older-than D` (at least a day), also other
+//! installs' tagged credentials created before now − D. Prints what it will delete (id,
+//! comment, created, why) before deleting, then what it did. Asks first unless `--yes`;
+//! `--dry-run` changes nothing. The plan is made under the provisioning lock, the lock is
+//! released while a person answers, and the plan is made again under it before anything is
+//! deleted: only what was shown and is still doomed goes.
 
 use std::io::Write;
 
@@ -10,17 +13,25 @@ use serde_json::json;
 
 use super::confirm::confirm;
 use crate::cli::PruneArgs;
-use crate::config::Config;
+use crate::credential::{Purpose, Session, prune};
 use crate::error::Error;
-use crate::lifecycle::{self, LifecycleError, prune};
-use crate::store::Store;
+
+/// The youngest `--all-installs --older-than`: a live node's credential is younger than its
+/// `rotate_after`, so pair this with `rotate_after` below it on every node.
+const MIN_OTHER_INSTALLS_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 pub fn run(args: &PruneArgs, out: &mut impl Write) -> Result<(), Error> {
     let older_than = match (args.all_installs, args.older_than.as_deref()) {
-        (true, Some(text)) => Some(
-            crate::duration::parse(text, crate::config::MAX_LIFECYCLE_DURATION)
-                .map_err(|err| Error::Command(format!("prune: --older-than: {err}")))?,
-        ),
+        (true, Some(text)) => {
+            let age = crate::duration::parse(text, crate::config::MAX_LIFECYCLE_DURATION)
+                .map_err(|err| Error::Command(format!("prune: --older-than: {err}")))?;
+            if age < MIN_OTHER_INSTALLS_AGE {
+                return Err(Error::Command(format!(
+                    "prune: --older-than {text} is under a day: other installs' credentials that young may be in use; use at least 1d, and set rotate_after below it on every node so that a live node's credential is always younger"
+                )));
+            }
+            Some(age)
+        }
         (true, None) => {
             return Err(Error::Command(
                 "prune: --all-installs needs --older-than D (for example 30d): other installs' credentials are deleted only when older than that".into(),
@@ -33,11 +44,15 @@ pub fn run(args: &PruneArgs, out: &mut impl Write) -> Result<(), Error> {
         }
         (false, None) => None,
     };
-    let fail = |err: LifecycleError| Error::Command(format!("prune: {err}"));
-    let config = Config::load()?;
-    let store = Store::open(&config)?;
-    let client = lifecycle::full_client(&config, &store).map_err(fail)?;
-    let doomed = prune::plan(&config, &store, &client, older_than).map_err(fail)?;
+    let fail = Error::failed("prune");
+    let session = Session::open()?;
+    let client = session.client(Purpose::Act).map_err(&fail)?;
+    let doomed = {
+        let locked = session
+            .lock("pruning Deepgram credentials")
+            .map_err(|err| fail(err.into()))?;
+        prune::plan(&locked, client, older_than).map_err(&fail)?
+    };
     let json = args.json;
     let dry_run = args.dry_run;
     if !json {
@@ -77,7 +92,18 @@ pub fn run(args: &PruneArgs, out: &mut impl Write) -> Result<(), Error> {
         ),
         args.yes,
     )?;
-    let pruned = prune::execute(&store, &client, &doomed).map_err(fail)?;
+    // Again under the lock: what changed while the person read (another process's create,
+    // rotation or prune) is planned anew, and only what was shown and is still doomed goes.
+    let locked = session
+        .lock("pruning Deepgram credentials")
+        .map_err(|err| fail(err.into()))?;
+    let still = prune::plan(&locked, client, older_than).map_err(&fail)?;
+    let doomed: Vec<prune::Doomed> = doomed
+        .into_iter()
+        .filter(|d| still.iter().any(|s| s.id == d.id))
+        .collect();
+    let pruned = prune::execute(&locked, client, &doomed).map_err(&fail)?;
+    drop(locked);
     if json {
         let failed: Vec<_> = pruned
             .failed

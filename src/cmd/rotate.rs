@@ -1,6 +1,7 @@
 //! `rotate [--registry R] [--yes] [--json]`: replaces the Deepgram credential this install uses
-//! for R (default: the first provisioning registry) with a new one, then deletes the old one
-//! (`lifecycle::rotate`). Asks first unless `--yes`. Prints what it did; never a secret.
+//! for R (default: the first provisioning registry) with a new one, then retires the old one
+//! (`credential::rotate`): it stays live for `rotate_grace`, or is deleted at once with `0s`.
+//! Asks first unless `--yes`. Prints what it did; never a secret.
 
 use std::io::Write;
 
@@ -8,36 +9,58 @@ use serde_json::json;
 
 use super::confirm::confirm;
 use crate::cli::RotateArgs;
-use crate::config::Config;
+use crate::credential::{self, Session, rotate::rotate};
 use crate::error::Error;
-use crate::lifecycle::{self, rotate::rotate};
-use crate::store::Store;
+use crate::store::index::unix_now;
 
 pub fn run(args: &RotateArgs, out: &mut impl Write) -> Result<(), Error> {
-    let config = Config::load()?;
-    let store = Store::open(&config)?;
-    let key = lifecycle::target_key(&config, args.registry.as_deref());
-    let fail = |err: lifecycle::LifecycleError| Error::Command(format!("rotate: {err}"));
-    let (username, meta) = lifecycle::ours(&config, &store, &key).map_err(fail)?;
+    let session = Session::open()?;
+    let key = credential::target_key(&session.config, args.registry.as_deref());
+    let fail = Error::failed("rotate");
+    let (username, meta) = credential::ours(&session, &key).map_err(&fail)?;
+    let grace = session.config.rotate_grace;
+    let old_fate = if grace.is_zero() {
+        "delete".to_string()
+    } else {
+        format!(
+            "retire {} ({username}, live until {}, then deleted)",
+            meta.id,
+            crate::rfc3339::format(unix_now().saturating_add(grace.as_secs()))
+        )
+    };
     confirm(
         "rotate",
         &format!(
-            "create a new Deepgram credential for {key} and delete {} ({username}) in project {}",
-            meta.id, meta.project_id
+            "create a new Deepgram credential for {key} in project {} and {old_fate}{}",
+            meta.project_id,
+            if grace.is_zero() {
+                format!(" {} ({username})", meta.id)
+            } else {
+                String::new()
+            }
         ),
         args.yes,
     )?;
-    let rotated = rotate(&config, &store, &key).map_err(fail)?;
+    let rotated = rotate(&session, &key, Some(&meta.id)).map_err(&fail)?;
     if args.json {
+        use credential::retire::Fate;
         let value = json!({
             "registry": rotated.key,
             "old_id": rotated.old_id,
             "new_id": rotated.new_id,
             "username": rotated.new_username,
-            "old_deleted": rotated.delete_failed.is_none() && !rotated.already_gone,
-            "old_already_gone": rotated.already_gone,
-            "old_to_delete": rotated.delete_failed.is_some(),
-            "delete_error": rotated.delete_failed,
+            "old": rotated.fate,
+            "old_deleted": rotated.fate == Fate::Deleted,
+            "old_already_gone": rotated.fate == Fate::AlreadyGone,
+            "old_retiring_until": match &rotated.fate {
+                Fate::Retiring { until } => Some(crate::rfc3339::format(*until)),
+                _ => None,
+            },
+            "old_to_delete": matches!(rotated.fate, Fate::ToDelete { .. }),
+            "delete_error": match &rotated.fate {
+                Fate::ToDelete { reason } => Some(reason.clone()),
+                _ => None,
+            },
         });
         return writeln!(out, "{value:#}").map_err(Error::Output);
     }
@@ -45,18 +68,7 @@ pub fn run(args: &RotateArgs, out: &mut impl Write) -> Result<(), Error> {
         "rotated the Deepgram credential for {}: now {} ({})\n",
         rotated.key, rotated.new_id, rotated.new_username
     );
-    match &rotated.delete_failed {
-        None if rotated.already_gone => text.push_str(&format!(
-            "the old credential {} was already gone\n",
-            rotated.old_id
-        )),
-        None => text.push_str(&format!("deleted the old credential {}\n", rotated.old_id)),
-        Some(reason) => {
-            text.push_str(&format!(
-                "the old credential {} could not be deleted ({reason}); it is kept as to delete: `docker-credential-deepgram prune` removes it\n",
-                rotated.old_id
-            ));
-        }
-    }
+    text.push_str(&rotated.old_fate());
+    text.push('\n');
     out.write_all(text.as_bytes()).map_err(Error::Output)
 }

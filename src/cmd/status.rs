@@ -1,6 +1,6 @@
 //! `status`: what this install holds, without the network and without a secret; with
 //! `--remote`, also every credential the API key can see in the project and its relation to
-//! this install (`lifecycle::remote`).
+//! this install (`credential::remote`).
 //!
 //! Lists each stored credential (server, username, backend) with the Deepgram metadata of
 //! those it created (credential id, project, created time, scopes, comment), every create whose
@@ -15,11 +15,11 @@ use serde_json::json;
 
 use crate::cli::StatusArgs;
 use crate::config::{Config, Provision};
+use crate::credential::{self, CredentialError, Purpose, Session};
 use crate::env;
 use crate::error::Error;
-use crate::lifecycle::{self, LifecycleError};
-use crate::provision;
 use crate::store::Store;
+use crate::store::index::unix_now;
 
 pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
     let config = Config::load()?;
@@ -33,7 +33,7 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
     let orphans: Vec<_> = index.possible_orphans().collect();
     let place = match store.api_key_place() {
         Ok(place) => place,
-        Err(err) => return without_store(&config, Some(&store), args.remote, err, out),
+        Err(err) => return without_store(&config, Some(store), args.remote, err, out),
     };
     let api_key = if env::var(env::DEEPGRAM_API_KEY).is_some() {
         if place.is_some() {
@@ -54,12 +54,15 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
         Provision::Never => "off (provision = \"never\")".to_string(),
     };
     // `--remote`: the list, or why there is none (the local view is shown either way).
+    let session = Session::new(config.clone(), store);
     let remote = args.remote.then(|| {
-        lifecycle::full_client(&config, &store)
-            .and_then(|client| lifecycle::remote::view(&config, &store, &client))
+        session
+            .client(Purpose::Act)
+            .and_then(|client| credential::remote::view(&session, client))
     });
+    let store = &session.store;
     let remote_failed =
-        matches!(&remote, Some(Err(err)) if !matches!(err, LifecycleError::NoApiKey));
+        matches!(&remote, Some(Err(err)) if !matches!(err, CredentialError::NoApiKey));
     if args.json {
         let mut value = json!({
             "config_dir": config.dir.display().to_string(),
@@ -111,12 +114,34 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
             marker.key,
             marker.pid,
             marker.project_id,
-            provision::orphan_name(marker)
+            credential::orphan_name(marker)
         ));
     }
-    for old in &index.to_delete {
+    let now = unix_now();
+    let recorded =
+        |old: &&crate::store::index::ToDelete| !credential::retire::is_current(&index, old);
+    for old in index
+        .to_delete
+        .iter()
+        .filter(recorded)
+        .filter(|old| old.is_retiring(now))
+    {
         text.push_str(&format!(
-            "to delete: Deepgram credential {} (was {}, project {}, comment {:?}): replaced, but its delete failed ({}); `docker-credential-deepgram prune` removes it\n",
+            "retiring: Deepgram credential {} (was {}, project {}): stays live until {} so that copies of it keep working (rotate_grace), then a due get or `docker-credential-deepgram prune` deletes it\n",
+            old.id,
+            old.key,
+            old.project_id,
+            old.delete_after.map(crate::rfc3339::format).unwrap_or_default()
+        ));
+    }
+    for old in index
+        .to_delete
+        .iter()
+        .filter(recorded)
+        .filter(|old| !old.is_retiring(now))
+    {
+        text.push_str(&format!(
+            "to delete: Deepgram credential {} (was {}, project {}, comment {:?}): no longer used, not deleted yet ({}); `docker-credential-deepgram prune` removes it\n",
             old.id,
             old.key,
             old.project_id,
@@ -126,9 +151,9 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
     }
     match &remote {
         Some(Ok((project_id, list))) => text.push_str(&remote_lines(project_id, list)),
-        Some(Err(LifecycleError::NoApiKey)) => text.push_str(&format!(
+        Some(Err(CredentialError::NoApiKey)) => text.push_str(&format!(
             "remote credentials: not shown: {}\n",
-            LifecycleError::NoApiKey
+            CredentialError::NoApiKey
         )),
         Some(Err(_)) | None => {}
     }
@@ -136,12 +161,40 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
     remote_result(remote_failed, remote)
 }
 
+/// The `--remote` section: one line per credential the API key can see.
+fn remote_lines(project_id: &str, list: &[credential::remote::Remote]) -> String {
+    let mut text = format!(
+        "remote credentials in project {project_id} (those this API key can see): {}\n",
+        list.len()
+    );
+    for r in list {
+        text.push_str(&format!(
+            "  {} {}{}{}: username {}, created {}, scopes {}, comment {:?}\n",
+            r.info.id,
+            r.relation,
+            r.delete_after
+                .as_deref()
+                .map(|until| format!(" until {until}"))
+                .unwrap_or_default(),
+            r.registry
+                .as_deref()
+                .map(|key| format!(" for {key}"))
+                .unwrap_or_default(),
+            r.info.username,
+            r.info.created.as_deref().unwrap_or("(unknown)"),
+            r.info.scopes.join(", "),
+            r.info.comment.as_deref().unwrap_or("")
+        ));
+    }
+    text
+}
+
 /// The view without the store: the configuration, where the API key comes from, the index
 /// (it holds no secret) and, with `--remote` and `DEEPGRAM_API_KEY`, the project's list; then
 /// the store's error, with its fix, as the command's error.
 fn without_store(
     config: &Config,
-    store: Option<&Store>,
+    store: Option<Store>,
     remote: bool,
     store_error: crate::store::StoreError,
     out: &mut impl Write,
@@ -150,10 +203,11 @@ fn without_store(
         Provision::Auto => config.registries.join(", "),
         Provision::Never => "off (provision = \"never\")".to_string(),
     };
-    let saved = match crate::store::index::Index::load(&config.dir) {
-        Ok(index) => index.api_key_backend.clone(),
-        Err(_) => None,
-    };
+    let index = crate::store::index::Index::load(&config.dir);
+    let saved = index
+        .as_ref()
+        .ok()
+        .and_then(|index| index.api_key_backend.clone());
     let api_key = if env::var(env::DEEPGRAM_API_KEY).is_some() {
         env::DEEPGRAM_API_KEY.to_string()
     } else {
@@ -162,7 +216,8 @@ fn without_store(
                 "saved by login (in {})",
                 config.dir.join(crate::store::file::FILE_NAME).display()
             ),
-            Some(_) => "saved by login in the keychain (which cannot be used now: see below)".to_string(),
+            Some(_) => "saved by login in the keychain (which cannot be used now: see below)"
+                .to_string(),
             None => "none in the environment; cannot tell whether login saved one, because the store cannot be used (see below)".to_string(),
         }
     };
@@ -174,7 +229,7 @@ fn without_store(
             _ => "keyring",
         },
     );
-    match crate::store::index::Index::load(&config.dir) {
+    match &index {
         Ok(index) => {
             if index.entries.is_empty() {
                 text.push_str("credentials: none recorded\n");
@@ -202,8 +257,10 @@ fn without_store(
     match (remote, store) {
         (false, _) => {}
         (true, Some(store)) if env::var(env::DEEPGRAM_API_KEY).is_some() => {
-            match lifecycle::full_client(config, store)
-                .and_then(|client| lifecycle::remote::view(config, store, &client))
+            let session = Session::new(config.clone(), store);
+            match session
+                .client(Purpose::Act)
+                .and_then(|client| credential::remote::view(&session, client))
             {
                 Ok((project_id, list)) => text.push_str(&remote_lines(&project_id, &list)),
                 Err(err) => text.push_str(&format!("remote credentials: not shown: {err}\n")),
@@ -220,31 +277,7 @@ fn without_store(
     )))
 }
 
-type RemoteView = Result<(String, Vec<lifecycle::remote::Remote>), LifecycleError>;
-
-/// The `--remote` section: one line per credential the API key can see.
-fn remote_lines(project_id: &str, list: &[lifecycle::remote::Remote]) -> String {
-    let mut text = format!(
-        "remote credentials in project {project_id} (those this API key can see): {}\n",
-        list.len()
-    );
-    for r in list {
-        text.push_str(&format!(
-            "  {} {}{}: username {}, created {}, scopes {}, comment {:?}\n",
-            r.info.id,
-            r.relation,
-            r.registry
-                .as_deref()
-                .map(|key| format!(" for {key}"))
-                .unwrap_or_default(),
-            r.info.username,
-            r.info.created.as_deref().unwrap_or("(unknown)"),
-            r.info.scopes.join(", "),
-            r.info.comment.as_deref().unwrap_or("")
-        ));
-    }
-    text
-}
+type RemoteView = Result<(String, Vec<credential::remote::Remote>), CredentialError>;
 
 /// The local view was printed; a failed list (other than "no API key") is still an error.
 fn remote_result(failed: bool, remote: Option<RemoteView>) -> Result<(), Error> {

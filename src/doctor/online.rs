@@ -33,7 +33,7 @@ pub fn checks(
             store.backend_kind().as_str()
         )
     };
-    let key = match crate::provision::api_key(store) {
+    let key = match crate::credential::read_api_key(store) {
         Ok(key) => key,
         Err(err) => {
             checks.push(Check::fail(
@@ -57,7 +57,7 @@ pub fn checks(
             checks.push(Check::skip("project", OFFLINE));
             None
         }
-        Some(key) => match crate::provision::api_client(config, key, timeouts) {
+        Some(key) => match crate::credential::build_client(config, key, timeouts) {
             Err(err) => {
                 checks.push(Check::fail(
                     "api key",
@@ -231,18 +231,18 @@ fn credential(
                 (_, true) => Check::skip(&remote, OFFLINE),
                 (None, false) => Check::skip(&remote, "no accepted API key"),
                 (Some(client), false) => {
-                    match client.credential_exists(&meta.project_id, &meta.id) {
-                        Ok(true) => Check::ok(&remote, format!("credential {} exists in project {}", meta.id, meta.project_id)),
-                        Ok(false) => Check::fail(
+                    // `get`'s own rule: gone only when the API's 404 and the list agree.
+                    match crate::credential::confirmed_presence(client, meta) {
+                        Ok(Some(_)) => Check::ok(&remote, format!("credential {} exists in project {}", meta.id, meta.project_id)),
+                        Ok(None) => Check::fail(
                             &remote,
                             format!("credential {} no longer exists in project {} (deleted in the Console?)", meta.id, meta.project_id),
                             format!("run `echo {registry} | docker-credential-deepgram erase`; the next pull creates a new one"),
                         ),
-                        // No answer, 5xx, 429: it may exist or not; doctor does not guess.
                         Err(err) => Check::warn(
                             &remote,
-                            format!("cannot tell whether credential {} still exists in project {}, because the API did not say: {err}", meta.id, meta.project_id),
-                            "run doctor again later; if it persists, fix what the message names (see the api key check)",
+                            format!("cannot tell whether credential {} still exists, because {err}", meta.id),
+                            "see the message; `get` keeps answering the stored credential meanwhile",
                         ),
                     }
                 }

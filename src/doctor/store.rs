@@ -146,7 +146,7 @@ fn writable(config: &Config) -> Check {
         Ok(file) => {
             drop(file);
             let _ = std::fs::remove_file(&probe);
-            for lock in [crate::provision::PROVISION_LOCK, crate::store::STORE_LOCK] {
+            for lock in [crate::credential::PROVISION_LOCK, crate::store::STORE_LOCK] {
                 let path = dir.join(lock);
                 if let Err(err) = crate::files::open_private(&path) {
                     explain(&path, err);
@@ -286,7 +286,7 @@ pub fn housekeeping(config: &Config, store: &Store) -> Vec<Check> {
                         "{} (project {}, credential {})",
                         marker.key,
                         marker.project_id,
-                        crate::provision::orphan_name(marker)
+                        crate::credential::orphan_name(marker)
                     )
                 })
                 .collect();
@@ -328,11 +328,46 @@ pub fn housekeeping(config: &Config, store: &Store) -> Vec<Check> {
 
 /// Old credentials a `rotate` replaced but could not delete remotely.
 fn to_delete(index: &Index) -> Check {
-    if index.to_delete.is_empty() {
-        return Check::ok("to delete", "none");
-    }
-    let listed: Vec<String> = index
+    let now = crate::store::index::unix_now();
+    // A credential within its grace period (rotate_grace) is still meant to answer for its
+    // copies: `prune` leaves it, so it is no reason to run `prune`.
+    let (retiring, due): (Vec<_>, Vec<_>) = index
         .to_delete
+        .iter()
+        .filter(|old| !crate::credential::retire::is_current(index, old))
+        .partition(|old| old.is_retiring(now));
+    let retiring: Vec<String> = retiring
+        .iter()
+        .map(|old| {
+            format!(
+                "{} (was {}) until {}",
+                old.id,
+                old.key,
+                old.delete_after
+                    .map(crate::rfc3339::format)
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let retiring = if retiring.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "retiring (live for their copies until their grace ends, then deleted): {}",
+            retiring.join("; ")
+        )
+    };
+    if due.is_empty() {
+        return Check::ok(
+            "to delete",
+            if retiring.is_empty() {
+                "none".to_string()
+            } else {
+                retiring
+            },
+        );
+    }
+    let listed: Vec<String> = due
         .iter()
         .map(|old| {
             format!(
@@ -341,12 +376,16 @@ fn to_delete(index: &Index) -> Check {
             )
         })
         .collect();
+    let mut detail = format!(
+        "replaced credentials still exist in the project: {}",
+        listed.join("; ")
+    );
+    if !retiring.is_empty() {
+        detail.push_str(&format!("; {retiring}"));
+    }
     Check::warn(
         "to delete",
-        format!(
-            "replaced credentials still exist in the project: {}",
-            listed.join("; ")
-        ),
+        detail,
         "run `docker-credential-deepgram prune` to delete them",
     )
 }

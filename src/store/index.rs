@@ -48,6 +48,10 @@ pub struct Index {
     /// from "none saved".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_backend: Option<String>,
+    /// The `cacheDuration` the kubelet mode last answered, in seconds: a retired credential
+    /// stays live at least that long, since the kubelet may keep answering it from its cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubelet_cache_secs: Option<u64>,
     /// The one-per-registry markers of earlier versions; read, folded into `unfinished`.
     #[serde(default, rename = "pending", skip_serializing)]
     legacy_pending: BTreeMap<String, LegacyPending>,
@@ -83,9 +87,22 @@ pub struct Provisioned {
     /// again for a minute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_failed_at: Option<u64>,
+    /// Unix seconds when this install stored it: its age for `rotate_after` starts at the
+    /// later of this and `created`, so no clock can make a fresh credential look old.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_at: Option<u64>,
+    /// Automatic rotations of it that failed in a row: each waits twice as long as the last.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rotation_failures: u32,
 }
 
-/// A credential replaced by a newer one whose remote delete has not happened yet.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A credential this install no longer uses whose remote delete has not happened yet: one
+/// *retiring* (replaced by `rotate` or forgotten by `erase`, kept live until `delete_after` so
+/// that its copies keep working), or one whose delete failed (*to delete*).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ToDelete {
     /// The canonical registry key it was used for.
@@ -97,8 +114,18 @@ pub struct ToDelete {
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
-    /// Why the delete did not happen (the API's answer), for `status`.
+    /// Why the delete did not happen (the API's answer, or why it is retiring), for `status`.
     pub reason: String,
+    /// Unix seconds before which it is not deleted (its grace period); none: at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_after: Option<u64>,
+}
+
+impl ToDelete {
+    /// Still within its grace period at `now`.
+    pub fn is_retiring(&self, now: u64) -> bool {
+        self.delete_after.is_some_and(|after| now < after)
+    }
 }
 
 /// A create that may have left a credential in the Deepgram project without a stored secret.

@@ -1,10 +1,14 @@
 //! The OS keychain backend: Secret Service on Linux, Keychain on macOS, Credential Manager on
 //! Windows. The only file that talks to a keychain crate.
 //!
-//! Items are `service = docker-credential-deepgram`, `username = <slot name>` (e.g.
-//! `registry:quay.io`), labelled `keyring:<slot>@docker-credential-deepgram` — the attributes
-//! keyring-rs 4 uses, so its tools and `secret-tool search service docker-credential-deepgram`
-//! find them. Errors are mapped here to what a user can act on: unreachable (start a Secret
+//! Items are `service = docker-credential-deepgram`, `username = <item name>`, labelled
+//! `keyring:<item name>@docker-credential-deepgram` — the attributes keyring-rs 4 uses, so its
+//! tools and `secret-tool search service docker-credential-deepgram` find them. A registry
+//! item's name carries the install it belongs to (`registry:quay.io [dcd:<install id>]`), so
+//! two config dirs on one keychain never see or erase each other's credentials; the API key
+//! saved by `login` is one per keychain (`deepgram-api-key`). Registry items an earlier version
+//! stored under the bare slot name are still read and removed ([`SecretBackend::read_legacy`];
+//! `Store` answers them only when its index names them). Errors are mapped here to what a user can act on: unreachable (start a Secret
 //! Service or use the file store), locked (unlock it), or another keychain failure.
 //!
 //! On Linux the Secret Service session is *plain*, not DH-encrypted: the session bus is a
@@ -24,6 +28,8 @@ pub const SERVICE: &str = "docker-credential-deepgram";
 
 pub struct KeyringBackend {
     keychain: platform::Keychain,
+    /// The install id registry items are named with; none: bare slot names.
+    install: Option<String>,
 }
 
 impl KeyringBackend {
@@ -32,7 +38,22 @@ impl KeyringBackend {
     pub fn connect() -> Result<KeyringBackend, StoreError> {
         Ok(KeyringBackend {
             keychain: platform::Keychain::connect()?,
+            install: None,
         })
+    }
+
+    /// Registry items named for `install` (see the module header).
+    pub fn scoped(mut self, install: Option<String>) -> KeyringBackend {
+        self.install = install;
+        self
+    }
+
+    /// The keychain's name for `slot`.
+    fn item_name(&self, slot: &Slot) -> String {
+        match (slot, &self.install) {
+            (Slot::Registry(_), Some(install)) => format!("{} [dcd:{install}]", slot.name()),
+            _ => slot.name(),
+        }
     }
 }
 
@@ -42,14 +63,28 @@ impl SecretBackend for KeyringBackend {
     }
 
     fn read(&self, slot: &Slot) -> Result<Option<Secret>, StoreError> {
-        self.keychain.read(&slot.name())
+        self.keychain.read(&self.item_name(slot))
     }
 
     fn write(&self, slot: &Slot, value: &Secret) -> Result<(), StoreError> {
-        self.keychain.write(&slot.name(), value)
+        self.keychain.write(&self.item_name(slot), value)
     }
 
     fn remove(&self, slot: &Slot) -> Result<bool, StoreError> {
+        self.keychain.remove(&self.item_name(slot))
+    }
+
+    fn read_legacy(&self, slot: &Slot) -> Result<Option<Secret>, StoreError> {
+        if self.item_name(slot) == slot.name() {
+            return Ok(None);
+        }
+        self.keychain.read(&slot.name())
+    }
+
+    fn remove_legacy(&self, slot: &Slot) -> Result<bool, StoreError> {
+        if self.item_name(slot) == slot.name() {
+            return Ok(false);
+        }
         self.keychain.remove(&slot.name())
     }
 }

@@ -76,6 +76,14 @@ pub trait SecretBackend {
     fn write(&self, slot: &Slot, value: &Secret) -> Result<(), StoreError>;
     /// `Ok(false)` when there was nothing to remove.
     fn remove(&self, slot: &Slot) -> Result<bool, StoreError>;
+    /// A registry record under the name an earlier version gave it, before keychain items
+    /// carried their install (see `keyring`); other backends have none.
+    fn read_legacy(&self, _slot: &Slot) -> Result<Option<Secret>, StoreError> {
+        Ok(None)
+    }
+    fn remove_legacy(&self, _slot: &Slot) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,16 +169,22 @@ impl Store {
     pub fn open(config: &Config) -> Result<Store, StoreError> {
         let dir = config.dir.clone();
         let file = FileBackend::new(&dir);
+        // Read once: the install id names keychain items, and the intents say whether a killed
+        // command left work to finish.
+        let index = Index::load(&dir);
         let mut unreachable_keychain = None;
         let (backend, fallback): (Box<dyn SecretBackend>, Option<FileBackend>) = match config.store
         {
             StoreChoice::File => (Box::new(file), None),
             StoreChoice::Keyring => {
                 let fallback = file.exists().then_some(file);
-                (Box::new(KeyringBackend::connect()?), fallback)
+                let keyring =
+                    KeyringBackend::connect()?.scoped(install_scope(&dir, index.as_ref().ok()));
+                (Box::new(keyring), fallback)
             }
             StoreChoice::Auto => match KeyringBackend::connect() {
                 Ok(keyring) => {
+                    let keyring = keyring.scoped(install_scope(&dir, index.as_ref().ok()));
                     forget_no_keychain(&dir);
                     let fallback = file.exists().then_some(file);
                     (Box::new(keyring), fallback)
@@ -202,7 +216,7 @@ impl Store {
             fallback,
             unreachable_keychain,
         };
-        store.recover()?;
+        store.recover(index.ok())?;
         Ok(store)
     }
 
@@ -213,13 +227,76 @@ impl Store {
     /// The credential stored for a canonical registry key.
     pub fn get(&self, key: &str) -> Result<Option<StoredCredential>, StoreError> {
         let slot = Slot::Registry(key.to_string());
+        if let Some(found) = self.read_where_the_index_says(key, &slot)? {
+            return decode_record(&found, &slot).map(Some);
+        }
         match self.read(&slot)? {
             Some(value) => decode_record(&value, &slot).map(Some),
             None => {
                 self.check_not_in_unreachable_keychain(key)?;
-                Ok(None)
+                self.read_legacy_of_ours(key, &slot)
             }
         }
+    }
+
+    /// A keychain record stored by an earlier version under its unscoped name, answered only
+    /// when this config dir's index names it (same username): another install's item with the
+    /// same name is never ours.
+    fn read_legacy_of_ours(
+        &self,
+        key: &str,
+        slot: &Slot,
+    ) -> Result<Option<StoredCredential>, StoreError> {
+        let Some(value) = self.backend.read_legacy(slot)? else {
+            return Ok(None);
+        };
+        let index = Index::load(&self.dir)?;
+        let Some(entry) = index
+            .entries
+            .get(key)
+            .filter(|entry| entry.backend == BackendKind::Keyring.as_str())
+        else {
+            return Ok(None);
+        };
+        let record = decode_record(&value, slot)?;
+        Ok((record.username == entry.username).then_some(record))
+    }
+
+    /// The per-install tag, created on first need and kept in the index: it marks the
+    /// credentials this install creates (their comment) and its keychain items.
+    pub fn install_id(&self) -> Result<String, StoreError> {
+        if let Some(id) = self.index()?.install_id {
+            return Ok(id);
+        }
+        self.update_index(|index| {
+            index
+                .install_id
+                .get_or_insert_with(|| crate::tag::random_hex(12))
+                .clone()
+        })
+    }
+
+    /// After a fallback (a locked keychain refused a secret, the 0600 file took it), the
+    /// keychain may still hold an older record for the same key: the index names where the
+    /// current one is, so that `get` answers what `list` and `status` track. Only when the
+    /// fallback file exists, so the usual `get` reads no index here.
+    fn read_where_the_index_says(
+        &self,
+        key: &str,
+        slot: &Slot,
+    ) -> Result<Option<Secret>, StoreError> {
+        let Some(fallback) = &self.fallback else {
+            return Ok(None);
+        };
+        let in_file = Index::load(&self.dir)?
+            .entries
+            .get(key)
+            .is_some_and(|entry| entry.backend == BackendKind::File.as_str());
+        if !in_file {
+            return Ok(None);
+        }
+        crate::debug!("the index puts {key} in {}", fallback.path().display());
+        fallback.read(slot)
     }
 
     /// Nothing found: an error, not "nothing stored", when the index says the credential is
@@ -361,6 +438,16 @@ impl Store {
     /// Removes a credential from the backend (and the fallback file) and the index. Removing
     /// what is not there is not an error: `docker logout` and `skopeo logout` rely on that.
     pub fn erase(&self, key: &str) -> Result<bool, StoreError> {
+        self.erase_with(key, |_, _| {})
+    }
+
+    /// [`Store::erase`], and `forgotten` records what the removed index entry leaves behind
+    /// (a retiring credential) in the same index write.
+    pub fn erase_with(
+        &self,
+        key: &str,
+        forgotten: impl FnOnce(&mut Index, IndexEntry),
+    ) -> Result<bool, StoreError> {
         let slot = Slot::Registry(key.to_string());
         let _lock = self.lock()?;
         self.sweep_temps();
@@ -373,11 +460,22 @@ impl Store {
             pid: std::process::id(),
         };
         let mut index = Index::load(&self.dir)?;
-        let had_entry = index.entries.remove(key).is_some();
+        let removed_entry = index.entries.remove(key);
+        let had_entry = removed_entry.is_some();
+        let ours_in_keychain = removed_entry
+            .as_ref()
+            .is_some_and(|entry| entry.backend == BackendKind::Keyring.as_str());
+        if let Some(entry) = removed_entry {
+            forgotten(&mut index, entry);
+        }
         index.intents.retain(|i| i.key() != key);
         index.intents.push(intent.clone());
         index.save(&self.dir)?;
-        let removed = self.remove_everywhere(&slot)?;
+        let mut removed = self.remove_everywhere(&slot)?;
+        if ours_in_keychain {
+            // Stored by an earlier version under the unscoped name, and the index says ours.
+            removed |= self.backend.remove_legacy(&slot)?;
+        }
         index.intents.retain(|i| i != &intent);
         index.save(&self.dir)?;
         Ok(removed || had_entry)
@@ -494,10 +592,10 @@ impl Store {
 
     /// Finishes or undoes what killed commands left: intents in the index, temp files in the
     /// directory. Cheap when there is nothing to do (one small read, one listing).
-    fn recover(&self) -> Result<(), StoreError> {
+    fn recover(&self, index: Option<Index>) -> Result<(), StoreError> {
         // A damaged or unreadable index is reported by the commands that need it; a cache-hit
         // `get` reads only the backend and keeps working.
-        let Ok(index) = Index::load(&self.dir) else {
+        let Some(index) = index else {
             return Ok(());
         };
         if !index.needs_recovery() && !self.has_temps() {
@@ -604,6 +702,28 @@ impl Store {
             "updating the credential index",
         )?)
     }
+}
+
+/// The install id that scopes this config dir's keychain items, created on first need (under
+/// the store lock); none when the index cannot be read or written (then the items' unscoped
+/// names are used, as earlier versions did).
+fn install_scope(dir: &Path, index: Option<&Index>) -> Option<String> {
+    if let Some(id) = &index?.install_id {
+        return Some(id.clone());
+    }
+    let _lock = FileLock::acquire(
+        &dir.join(STORE_LOCK),
+        STORE_LOCK_TIMEOUT,
+        "updating the credential index",
+    )
+    .ok()?;
+    let mut index = Index::load(dir).ok()?;
+    let id = index
+        .install_id
+        .get_or_insert_with(|| crate::tag::random_hex(12))
+        .clone();
+    index.save(dir).ok()?;
+    Some(id)
 }
 
 /// Remembers, in the config directory, why no keychain was reachable, so that the fallback
@@ -731,6 +851,8 @@ pub(crate) mod tests {
             comment: Some(comment.into()),
             checked_at: None,
             check_failed_at: None,
+            stored_at: None,
+            rotation_failures: 0,
         }
     }
 
@@ -834,7 +956,7 @@ pub(crate) mod tests {
         std::fs::write(dir.path().join(".index.json.1.abc.tmp"), "half").unwrap();
 
         let reopened = file_store(dir.path());
-        reopened.recover().unwrap();
+        reopened.recover(Index::load(dir.path()).ok()).unwrap();
         let index = reopened.index().unwrap();
         assert!(index.intents.is_empty());
         assert_eq!(
@@ -869,7 +991,7 @@ pub(crate) mod tests {
             })
             .unwrap();
         let reopened = file_store(dir.path());
-        reopened.recover().unwrap();
+        reopened.recover(Index::load(dir.path()).ok()).unwrap();
         let index = reopened.index().unwrap();
         assert!(index.intents.is_empty() && index.entries.is_empty());
         assert_eq!(index.unfinished.len(), 1);
@@ -885,7 +1007,7 @@ pub(crate) mod tests {
             .unwrap();
         std::fs::write(Index::path(dir.path()), "{not json").unwrap();
         let reopened = file_store(dir.path());
-        reopened.recover().unwrap();
+        reopened.recover(Index::load(dir.path()).ok()).unwrap();
         assert_eq!(reopened.get("a.example").unwrap().unwrap().username, "u");
         assert!(
             reopened
@@ -914,7 +1036,7 @@ pub(crate) mod tests {
             })
             .unwrap();
         let reopened = file_store(dir.path());
-        reopened.recover().unwrap();
+        reopened.recover(Index::load(dir.path()).ok()).unwrap();
         assert_eq!(reopened.get("a.example").unwrap(), None);
         assert!(reopened.index().unwrap().intents.is_empty());
     }

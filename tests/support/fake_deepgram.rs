@@ -83,6 +83,10 @@ struct State {
     keys: Vec<(String, bool)>,
     shape: Shape,
     next_credential: Option<(String, String)>,
+    /// Every later create reports this `created` time (a stale or skewed server clock).
+    created_override: Option<String>,
+    /// Every later create answers this username (flat shape).
+    username_override: Option<String>,
     credentials: Vec<Credential>,
     faults: VecDeque<(String, String, Fault)>,
     /// Applied to every matching request (after the one-shot faults) until cleared.
@@ -118,6 +122,8 @@ impl FakeDeepgram {
             keys: vec![(VALID_KEY.to_string(), true)],
             shape: Shape::Flat,
             next_credential: None,
+            created_override: None,
+            username_override: None,
             credentials: Vec::new(),
             faults: VecDeque::new(),
             sticky_faults: Vec::new(),
@@ -205,6 +211,16 @@ impl FakeDeepgram {
     /// Every later create returns this id and secret.
     pub fn set_credential(&self, id: &str, secret: &str) {
         self.state().next_credential = Some((id.to_string(), secret.to_string()));
+    }
+
+    /// Every later create reports `created` as its creation time, in its answer and in lists.
+    pub fn set_created(&self, created: &str) {
+        self.state().created_override = Some(created.to_string());
+    }
+
+    /// Every later create answers `username` (the flat shape) instead of `deepgram+<id>`.
+    pub fn set_username(&self, username: &str) {
+        self.state().username_override = Some(username.to_string());
     }
 
     /// Queues a fault for the first later request with this method whose path contains
@@ -663,7 +679,7 @@ fn create(
         id: id.clone(),
         comment: comment.clone(),
         scopes: scopes.clone(),
-        created: now_rfc3339(),
+        created: state.created_override.clone().unwrap_or_else(now_rfc3339),
         project_id: project.to_string(),
     };
     let created = credential.created.clone();
@@ -681,7 +697,12 @@ fn create(
     match state.shape {
         Shape::Flat => {
             if !without_secret {
-                inner["username"] = json!(format!("deepgram+{id}"));
+                inner["username"] = json!(
+                    state
+                        .username_override
+                        .clone()
+                        .unwrap_or_else(|| format!("deepgram+{id}"))
+                );
             }
             Answer::json(200, inner)
         }

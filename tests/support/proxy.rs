@@ -13,6 +13,8 @@ use std::time::Duration;
 
 pub struct ConnectProxy {
     port: u16,
+    /// Connections that were reset after reading their CONNECT (see [`ConnectProxy::resetting`]).
+    resets: Arc<std::sync::atomic::AtomicUsize>,
     targets: Arc<Mutex<Vec<String>>>,
     stopping: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
@@ -21,6 +23,22 @@ pub struct ConnectProxy {
 impl ConnectProxy {
     /// Tunnels every CONNECT to 127.0.0.1:`to_port`.
     pub fn start(to_port: u16) -> ConnectProxy {
+        ConnectProxy::spawn(Some(to_port))
+    }
+
+    /// Reads each CONNECT, then resets the connection (RST) before any tunnel exists: a proxy
+    /// that refuses by dropping, as some corporate proxies do.
+    pub fn resetting() -> ConnectProxy {
+        ConnectProxy::spawn(None)
+    }
+
+    /// Connections reset so far.
+    pub fn resets(&self) -> usize {
+        self.resets.load(Ordering::SeqCst)
+    }
+
+    fn spawn(to_port: Option<u16>) -> ConnectProxy {
+        let resets = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let port = listener.local_addr().unwrap().port();
         let targets = Arc::new(Mutex::new(Vec::new()));
@@ -28,6 +46,7 @@ impl ConnectProxy {
         let acceptor = {
             let targets = Arc::clone(&targets);
             let stopping = Arc::clone(&stopping);
+            let resets = Arc::clone(&resets);
             std::thread::spawn(move || {
                 for stream in listener.incoming() {
                     if stopping.load(Ordering::SeqCst) {
@@ -35,12 +54,17 @@ impl ConnectProxy {
                     }
                     let Ok(stream) = stream else { continue };
                     let targets = Arc::clone(&targets);
-                    std::thread::spawn(move || tunnel(stream, to_port, &targets));
+                    let resets = Arc::clone(&resets);
+                    std::thread::spawn(move || match to_port {
+                        Some(to_port) => tunnel(stream, to_port, &targets),
+                        None => reset_after_connect(stream, &resets),
+                    });
                 }
             })
         };
         ConnectProxy {
             port,
+            resets,
             targets,
             stopping,
             acceptor: Some(acceptor),
@@ -70,6 +94,41 @@ impl Drop for ConnectProxy {
             let _ = acceptor.join();
         }
     }
+}
+
+/// Reads the CONNECT request and its headers, then closes with SO_LINGER 0: an RST, no answer.
+fn reset_after_connect(client: TcpStream, resets: &std::sync::atomic::AtomicUsize) {
+    use std::os::fd::AsRawFd;
+    let _ = client.set_read_timeout(Some(Duration::from_secs(10)));
+    let Ok(reader_side) = client.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(reader_side);
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) if line.trim().is_empty() => break,
+            Ok(_) => {}
+        }
+    }
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads the struct we pass, on a socket we own.
+    unsafe {
+        libc::setsockopt(
+            client.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    resets.fetch_add(1, Ordering::SeqCst);
+    drop(reader);
+    drop(client);
 }
 
 fn tunnel(client: TcpStream, to_port: u16, targets: &Mutex<Vec<String>>) {

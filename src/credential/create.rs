@@ -1,33 +1,30 @@
 //! Fetch-or-create: the first `get` for a provisioning registry creates a Deepgram
 //! distribution credential, exactly once across every process on the machine.
 //!
-//! The order is the promise. Under the cross-process provisioning lock: re-read the store
+//! The order is the promise. Under the provisioning lock ([`Locked`]): re-read the store
 //! (another helper may have just finished), prove the store accepts writes, note the pending
 //! create in the index, POST once, and write the secret to the store before anything else
 //! touches it. A create is repeated only when the server provably did not act on it
 //! ([`CreateFailure::DidNotAct`]), a few times within a bounded time. An ambiguous failure
 //! (no complete answer, 5xx from a gateway) is reported with the comment that finds the
 //! possible orphan, never retried. An unreachable API is Docker's not-found, and any failure
-//! is remembered for `failure_backoff` (`crate::outage`). If the keychain refuses the secret after a successful create, the 0600 file
-//! keeps it; if that fails too, the error names the credential so the user can delete it.
+//! is remembered for `failure_backoff` while the settings it depended on stay the same
+//! (`crate::outage`). If the keychain refuses the secret after a successful create, the 0600
+//! file keeps it; if that fails too, the error names the credential so the user can delete it.
 //! Never logs or prints the secret or the API key.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::session::{Locked, Purpose, Session};
+use super::{Answer, CredentialError, How, Outcome};
 use crate::config::{Config, MAX_COMMENT_CHARS, Provision};
-use crate::deepgram::{
-    ApiError, Client, CreateFailure, CreateRequest, CreatedCredential, Project, Timeouts,
-};
+use crate::deepgram::{ApiError, Client, CreateFailure, CreateRequest, CreatedCredential};
 use crate::env;
-use crate::lock::{FileLock, LockError};
 use crate::outage;
-use crate::secret::Secret;
 use crate::store::index::{self, Provisioned, UnfinishedCreate};
 use crate::store::{PutError, Store, StoreError, StoredCredential};
 
-/// Held while one process creates a credential; others wait, then find it in the store.
-pub const PROVISION_LOCK: &str = "provision.lock";
 /// First pause between retries of a create the server refused; a `Retry-After` shorter than
 /// the pause does not shorten it.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -35,165 +32,77 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// Creates sent at most per `get`, whatever the budget and the server's `Retry-After` say.
 const MAX_CREATE_ATTEMPTS: u32 = 5;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ProvisionError {
-    #[error(
-        "the Deepgram API key sees no project: create one in the Deepgram Console or set DEEPGRAM_PROJECT_ID"
-    )]
-    NoProject,
-    #[error(
-        "the Deepgram API key sees {} projects ({}): run `docker-credential-deepgram login --project ID` with one of them, or set DEEPGRAM_PROJECT_ID",
-        .0.len(), list_projects(.0)
-    )]
-    ManyProjects(Vec<Project>),
-    #[error("cannot create a Deepgram distribution credential: {0}")]
-    Api(Box<ApiError>),
-    #[error(
-        "creating a Deepgram distribution credential may have succeeded without an answer: {error}. Look in the Deepgram Console (project {project_id}, Self-Hosted > Distribution Credentials) for the comment \"{comment}\" and delete it if present; the next pull creates a new one"
-    )]
-    Ambiguous {
-        error: Box<ApiError>,
-        project_id: String,
-        comment: String,
-    },
-    #[error(
-        "created Deepgram credential {id} (username {username}) but could not store its secret ({source}); the secret is lost: delete credential {id} in the Deepgram Console, fix the store, and pull again"
-    )]
-    StoreAfterCreate {
-        id: String,
-        username: String,
-        source: StoreError,
-    },
-    /// A failure from the last `failure_backoff`, answered again without a request.
-    #[error("{message}")]
-    Remembered { message: String, note: String },
-    #[error(transparent)]
-    Lock(#[from] LockError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-fn list_projects(projects: &[Project]) -> String {
-    projects
-        .iter()
-        .map(|p| format!("{} {}", p.name, p.project_id))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-impl ProvisionError {
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            ProvisionError::Api(err) if matches!(**err, ApiError::InvalidKey { .. }) => Some(format!(
-                "the key comes from {} if set, else from `docker-credential-deepgram login`",
-                env::DEEPGRAM_API_KEY
-            )),
-            ProvisionError::Api(err) if matches!(**err, ApiError::Forbidden { .. }) => Some(
-                "create a key with the Member role or above and the self-hosted product scopes in the Deepgram Console"
-                    .into(),
-            ),
-            ProvisionError::Remembered { note, .. } => Some(note.clone()),
-            _ => None,
-        }
-    }
-}
-
-/// Why `get` found nothing to return.
-#[derive(Debug)]
-pub enum Outcome {
-    Credential(StoredCredential),
-    /// Not a provisioning registry, or provisioning is off.
-    NotProvisioned,
-    /// A provisioning registry, but no API key: the hint says how to set one.
-    NoApiKey(String),
-    /// A provisioning registry, but the API is unreachable (now, or within `failure_backoff`):
-    /// Docker's not-found, so public images still pull; the hint says why.
-    Unavailable(String),
-}
-
-/// The credential for `key` (canonical): the stored one, else a newly provisioned one. The
-/// store is read first, without a lock and without building an HTTP client: the hot path.
-pub fn credential(config: &Config, store: &Store, key: &str) -> Result<Outcome, ProvisionError> {
-    match store.get(key)? {
-        Some(credential) => Ok(Outcome::Credential(credential)),
-        None => fetch_or_create(config, store, key),
-    }
+/// A credential just created and stored, with what the API said of it.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub credential: StoredCredential,
+    pub meta: Provisioned,
 }
 
 /// Provisions `key` if this registry provisions and an API key is available. The caller has
 /// already looked in the store without a lock. A failure remembered from the last
 /// `failure_backoff` is answered the same way at once, without a request (`crate::outage`).
-pub fn fetch_or_create(
-    config: &Config,
-    store: &Store,
-    key: &str,
-) -> Result<Outcome, ProvisionError> {
+pub(super) fn fetch_or_create(session: &Session, key: &str) -> Result<Outcome, CredentialError> {
+    let config = &session.config;
     if config.provision == Provision::Never || !config.is_provisioning_registry(key) {
         return Ok(Outcome::NotProvisioned);
     }
-    let Some(api_key) = api_key(store)? else {
+    if session.api_key()?.is_none() {
         return Ok(Outcome::NoApiKey(format!(
             "no Deepgram API key: set {} or run `docker-credential-deepgram login` so that credentials for {key} are created on first use",
             env::DEEPGRAM_API_KEY
         )));
-    };
-    if let Some(remembered) = outage::recall(config, key) {
+    }
+    if let Some(remembered) = outage::recall(&session.config, &session.reach_fingerprint(), key) {
         return replay(remembered);
     }
-    let _lock = FileLock::acquire(
-        &config.dir.join(PROVISION_LOCK),
-        config.lock_timeout,
-        &format!("creating a Deepgram distribution credential for {key}"),
-    )?;
-    fetch_or_create_locked(config, store, key, api_key)
+    let locked = session.lock(&format!(
+        "creating a Deepgram distribution credential for {key}"
+    ))?;
+    fetch_or_create_locked(&locked, key)
 }
 
-/// The part of [`fetch_or_create`] under the provisioning lock, which the caller holds: the
-/// store re-read, the remembered failure, the create.
-pub fn fetch_or_create_locked(
-    config: &Config,
-    store: &Store,
+/// The part of [`fetch_or_create`] under the provisioning lock: the store re-read, the
+/// remembered failure, the create.
+pub(super) fn fetch_or_create_locked(
+    locked: &Locked,
     key: &str,
-    api_key: Secret,
-) -> Result<Outcome, ProvisionError> {
+) -> Result<Outcome, CredentialError> {
+    let store = &locked.store;
     if let Some(credential) = store.get(key)? {
         crate::debug!("{key} was provisioned by another process while we waited");
-        return Ok(Outcome::Credential(credential));
+        return Ok(Outcome::Served(Answer {
+            credential,
+            how: How::Waited,
+        }));
     }
     // Another process may have failed while we waited for the lock: answer as it did.
-    if let Some(remembered) = outage::recall(config, key) {
+    if let Some(remembered) = outage::recall(&locked.config, &locked.reach_fingerprint(), key) {
         return replay(remembered);
     }
     warn_about_unfinished_create(store, key)?;
     store.check_writable()?;
-    match create(config, store, key, api_key) {
-        Ok(credential) => {
-            outage::forget(config, key);
-            Ok(Outcome::Credential(credential))
+    match create(locked, key) {
+        Ok(created) => {
+            outage::forget(&locked.config, key);
+            Ok(Outcome::Served(Answer {
+                credential: created.credential,
+                how: How::Created {
+                    id: created.meta.id,
+                },
+            }))
         }
-        Err(err) => remember_failure(config, key, err),
+        Err(err) => remember_failure(locked, key, err),
     }
 }
 
-/// Under the lock (the caller holds it, and has checked the store accepts writes): the client,
-/// the project, the pending marker, the create, the store. A credential stored for `key`
-/// before is replaced only once the new one is stored (`rotate`).
-pub fn create(
-    config: &Config,
-    store: &Store,
-    key: &str,
-    api_key: Secret,
-) -> Result<StoredCredential, ProvisionError> {
-    let client = api_client(
-        config,
-        api_key,
-        Timeouts {
-            connect: config.connect_timeout,
-            request: config.request_timeout,
-        },
-    )
-    .map_err(|err| ProvisionError::Api(Box::new(err)))?;
-    let project_id = resolve_project(config, &client)?;
+/// The client, the project, the pending marker, the create, the store; the caller has
+/// checked the store accepts writes. A credential stored for `key` before is replaced only
+/// once the new one is stored (`rotate`).
+pub(super) fn create(locked: &Locked, key: &str) -> Result<Created, CredentialError> {
+    let (config, store) = (&locked.config, &locked.store);
+    let client = locked.client(Purpose::Act)?;
+    let project_id = resolve_project(config, client)?;
     let comment = comment(config, store)?;
     let request = CreateRequest {
         comment: comment.clone(),
@@ -205,11 +114,12 @@ pub fn create(
         budget: config.retry_budget,
         unreachable: config.connect_timeout,
     };
-    let created = match create_with_retries(&client, &project_id, &request, limits) {
+    let created = match create_with_retries(client, &project_id, &request, limits) {
         Ok(created) => created,
         Err(err) if err.outcome() == CreateFailure::Ambiguous => {
-            // The pending marker stays: the next run repeats the warning until a create succeeds.
-            return Err(ProvisionError::Ambiguous {
+            // The pending marker stays: the next run repeats the warning until a create
+            // succeeds, and `prune` or a due check's list resolves it.
+            return Err(CredentialError::Ambiguous {
                 error: Box::new(err),
                 project_id,
                 comment,
@@ -219,33 +129,83 @@ pub fn create(
             // Nothing was created (nothing was sent, or the API said why not): no orphan to
             // warn about.
             forget_unfinished(store, &comment)?;
-            return Err(ProvisionError::Api(Box::new(err)));
+            return Err(CredentialError::Create(Box::new(err)));
         }
     };
+    if let Err(err) = check_username(&created) {
+        // Unusable: a username with terminal controls must reach no terminal and no config
+        // file. It exists remotely, so it goes again (its marker stays if that fails).
+        match client.delete_credential(&project_id, &created.id) {
+            Ok(_) => forget_unfinished(store, &comment)?,
+            Err(delete) => crate::warn!(
+                "could not delete the unusable Deepgram credential {} ({delete}); `docker-credential-deepgram prune` removes it",
+                created.id
+            ),
+        }
+        return Err(CredentialError::Create(Box::new(err)));
+    }
     keep(store, config, key, &project_id, &comment, created)
+}
+
+/// A username the API answered must be printable: Quay robot names never hold controls.
+fn check_username(created: &CreatedCredential) -> Result<(), ApiError> {
+    let clean = crate::sanitize::terminal_safe(&created.username);
+    if clean == created.username && !created.username.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::UnsafeUsername {
+        id: created.id.clone(),
+        shown: clean,
+    })
 }
 
 /// Remembers a failure of the API side for `failure_backoff`. An unreachable API becomes
 /// Docker's not-found with a hint, so that public images still pull anonymously; every
 /// other failure keeps its error (an ambiguous one names the possible orphan).
 fn remember_failure(
-    config: &Config,
+    locked: &Locked,
     key: &str,
-    err: ProvisionError,
-) -> Result<Outcome, ProvisionError> {
+    err: CredentialError,
+) -> Result<Outcome, CredentialError> {
     match &err {
-        ProvisionError::Api(api) if matches!(**api, ApiError::Unreachable { .. }) => {
+        CredentialError::Create(api) if matches!(**api, ApiError::Unreachable { .. }) => {
             let hint = format!(
                 "{api}; answering not-found so that public images still pull, and {key} credentials are created once the API answers"
             );
-            outage::remember(config, key, true, &hint);
+            outage::remember(
+                &locked.config,
+                &locked.reach_fingerprint(),
+                key,
+                true,
+                &hint,
+            );
             Ok(Outcome::Unavailable(hint))
         }
-        ProvisionError::Api(_)
-        | ProvisionError::Ambiguous { .. }
-        | ProvisionError::NoProject
-        | ProvisionError::ManyProjects(_) => {
-            outage::remember(config, key, false, &err.to_string());
+        CredentialError::Api(api) if matches!(**api, ApiError::Unreachable { .. }) => {
+            let hint = format!(
+                "{api}; answering not-found so that public images still pull, and {key} credentials are created once the API answers"
+            );
+            outage::remember(
+                &locked.config,
+                &locked.reach_fingerprint(),
+                key,
+                true,
+                &hint,
+            );
+            Ok(Outcome::Unavailable(hint))
+        }
+        CredentialError::Create(_)
+        | CredentialError::Api(_)
+        | CredentialError::Ambiguous { .. }
+        | CredentialError::NoProject
+        | CredentialError::ManyProjects(_) => {
+            outage::remember(
+                &locked.config,
+                &locked.reach_fingerprint(),
+                key,
+                false,
+                &err.to_string(),
+            );
             Err(err)
         }
         _ => Err(err),
@@ -253,10 +213,10 @@ fn remember_failure(
 }
 
 /// A remembered failure, answered as it was the first time.
-fn replay(remembered: outage::Remembered) -> Result<Outcome, ProvisionError> {
+fn replay(remembered: outage::Remembered) -> Result<Outcome, CredentialError> {
     let (age, left) = remembered.ages();
     let note = format!(
-        "this failure happened {age}s ago; no request is made for {left}s more (failure_backoff; {}=0s turns this off)",
+        "this failure happened {age}s ago; no request is made for {left}s more while the API key, api_url, project and TLS/proxy settings stay the same (failure_backoff; {}=0s turns this off)",
         env::FAILURE_BACKOFF
     );
     crate::debug!("answering a remembered failure: {note}");
@@ -266,51 +226,27 @@ fn replay(remembered: outage::Remembered) -> Result<Outcome, ProvisionError> {
             remembered.message
         )))
     } else {
-        Err(ProvisionError::Remembered {
+        Err(CredentialError::Remembered {
             message: remembered.message,
             note,
         })
     }
 }
 
-/// The API client for `config`: its `api_url`, `api_path` and the shared agent rules.
-pub fn api_client(
-    config: &Config,
-    api_key: Secret,
-    timeouts: Timeouts,
-) -> Result<Client, ApiError> {
-    Ok(Client::new(&config.api_url, api_key, timeouts)?.with_api_path(config.api_path))
-}
-
-/// `DEEPGRAM_API_KEY`, else the key saved by `login`.
-pub fn api_key(store: &Store) -> Result<Option<Secret>, StoreError> {
-    if let Some(key) = env::var(env::DEEPGRAM_API_KEY) {
-        crate::debug!("API key from {}", env::DEEPGRAM_API_KEY);
-        return Ok(Some(Secret::new(key.trim())));
-    }
-    let saved = store.api_key()?;
-    if saved.is_some() {
-        crate::debug!("API key from the {} store", store.backend_kind().as_str());
-    }
-    Ok(saved)
-}
-
 /// `DEEPGRAM_PROJECT_ID`/`project_id`, else the key's only project.
-pub fn resolve_project(config: &Config, client: &Client) -> Result<String, ProvisionError> {
+pub fn resolve_project(config: &Config, client: &Client) -> Result<String, CredentialError> {
     if let Some(project) = &config.project_id {
         return Ok(project.clone());
     }
-    let mut projects = client
-        .list_projects()
-        .map_err(|err| ProvisionError::Api(Box::new(err)))?;
+    let mut projects = client.list_projects()?;
     match projects.len() {
-        0 => Err(ProvisionError::NoProject),
+        0 => Err(CredentialError::NoProject),
         1 => {
             let project = projects.remove(0);
             crate::debug!("using the key's only project {}", project.project_id);
             Ok(project.project_id)
         }
-        _ => Err(ProvisionError::ManyProjects(projects)),
+        _ => Err(CredentialError::ManyProjects(projects)),
     }
 }
 
@@ -371,7 +307,7 @@ fn keep(
     project_id: &str,
     sent_comment: &str,
     created: CreatedCredential,
-) -> Result<StoredCredential, ProvisionError> {
+) -> Result<Created, CredentialError> {
     let credential = StoredCredential {
         username: created.username.clone(),
         secret: created.secret.clone(),
@@ -390,15 +326,17 @@ fn keep(
         // Just created: no need to ask the API whether it exists before `revalidate_after`.
         checked_at: Some(index::unix_now()),
         check_failed_at: None,
+        stored_at: Some(index::unix_now()),
+        rotation_failures: 0,
     };
     let first = match store.put(key, key, &credential, Some(meta.clone())) {
         Ok(()) => {
             crate::debug!("created and stored Deepgram credential {}", created.id);
-            return Ok(credential);
+            return Ok(Created { credential, meta });
         }
         Err(err @ PutError::IndexNotUpdated { .. }) => {
             crate::warn!("created Deepgram credential {}: {err}", created.id);
-            return Ok(credential);
+            return Ok(Created { credential, meta });
         }
         Err(PutError::NotStored(first)) => first,
     };
@@ -406,7 +344,7 @@ fn keep(
         // Best effort: the marker of this create gets the id, so `status` names it exactly.
         let _ = store
             .update_index(|index| index::note_lost_secret(index, key, &meta, std::process::id()));
-        ProvisionError::StoreAfterCreate {
+        CredentialError::StoreAfterCreate {
             id: created.id.clone(),
             username: created.username.clone(),
             source,
@@ -420,10 +358,10 @@ fn keep(
         created.id
     );
     match store.put_in_file(key, key, &credential, Some(meta.clone())) {
-        Ok(()) => Ok(credential),
+        Ok(()) => Ok(Created { credential, meta }),
         Err(err @ PutError::IndexNotUpdated { .. }) => {
             crate::warn!("created Deepgram credential {}: {err}", created.id);
-            Ok(credential)
+            Ok(Created { credential, meta })
         }
         Err(PutError::NotStored(source)) => Err(lost(source)),
     }
@@ -463,19 +401,11 @@ fn warn_about_unfinished_create(store: &Store, key: &str) -> Result<(), StoreErr
             "an earlier create for {key} (process {}, {}s ago) did not finish storing its secret; if it reached Deepgram it left an unused credential {} in project {}: delete it in the Console (`docker-credential-deepgram status` lists it)",
             marker.pid,
             index::unix_now().saturating_sub(marker.started_at),
-            orphan_name(marker),
+            super::orphan_name(marker),
             marker.project_id
         );
     }
     Ok(())
-}
-
-/// How a possible orphan is found in the Console: its id, else its unique comment.
-pub fn orphan_name(marker: &UnfinishedCreate) -> String {
-    match &marker.id {
-        Some(id) => format!("{id} (comment \"{}\")", marker.comment),
-        None => format!("with the comment \"{}\"", marker.comment),
-    }
 }
 
 /// Length of the per-create part of a comment's tag.
@@ -500,16 +430,8 @@ fn comment(config: &Config, store: &Store) -> Result<String, StoreError> {
 }
 
 /// The per-install tag, created on first need and kept in the index.
-pub fn install_id(store: &Store) -> Result<String, StoreError> {
-    if let Some(id) = store.index()?.install_id {
-        return Ok(id);
-    }
-    store.update_index(|index| {
-        index
-            .install_id
-            .get_or_insert_with(|| crate::tag::random_hex(12))
-            .clone()
-    })
+pub(super) fn install_id(store: &Store) -> Result<String, StoreError> {
+    store.install_id()
 }
 
 fn hostname() -> String {
@@ -527,6 +449,7 @@ fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
 
     #[test]
     fn comment_is_bounded_and_tagged() {
@@ -573,7 +496,8 @@ mod tests {
             comment: None,
         };
         let kept = keep(&store, &config, "quay.io", "p", "c [dcd:x:000001]", created).unwrap();
-        assert_eq!(kept.username, "deepgram+id-9");
+        assert_eq!(kept.credential.username, "deepgram+id-9");
+        assert_eq!(kept.meta.id, "id-9");
         assert_eq!(store.get("quay.io").unwrap().unwrap().secret.expose(), "S9");
     }
 
