@@ -11,7 +11,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
+
+use crate::store::index::unix_now;
 
 use crate::error::Error;
 
@@ -156,13 +158,6 @@ fn caller() -> String {
         }
     }
     "unknown".to_string()
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }
 
 #[cfg(test)]

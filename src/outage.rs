@@ -10,9 +10,9 @@
 //! proxy variables and `SSL_CERT_FILE`/`SSL_CERT_DIR`. So applying the error's own fix (a
 //! corrected key, a company CA) tries again at once.
 
+use crate::store::index::unix_now;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -133,13 +133,6 @@ pub fn clear(config: &Config) {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => crate::debug!("cannot remove {} ({err})", path.display()),
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }
 
 #[cfg(test)]
