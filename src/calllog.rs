@@ -13,9 +13,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::store::index::unix_now;
-
 use crate::error::Error;
+use crate::store::index::unix_now;
 
 /// What the running command learnt that its line should show; filled in by the command.
 #[derive(Debug, Default)]

@@ -10,13 +10,13 @@
 //! proxy variables and `SSL_CERT_FILE`/`SSL_CERT_DIR`. So applying the error's own fix (a
 //! corrected key, a company CA) tries again at once.
 
-use crate::store::index::unix_now;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::store::index::unix_now;
 
 pub const FAILURES_FILE: &str = "failures.json";
 
