@@ -6,7 +6,8 @@
 //! live API is reported to require — `comment`, `scopes` and `provider` in a JSON body — and
 //! accepts both create responses: the flat object with `username`/`secret` and the wrapped
 //! `{member, distribution_credentials}` one. It makes one attempt per call: what a failed
-//! create means ([`ApiError::outcome`]) is decided in `error`, whether to retry is the caller's call.
+//! create means ([`ApiError::outcome`]) is decided in `error`, whether to retry is the
+//! caller's call.
 //! Text from the server (error details, project names, comments) is made terminal-safe
 //! (`crate::sanitize`) before it reaches any message.
 //! Never logs the API key or a secret; the key is unwrapped only for the `Authorization` header.
