@@ -11,9 +11,10 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use crate::error::Error;
+use crate::store::index::unix_now;
 
 /// What the running command learnt that its line should show; filled in by the command.
 #[derive(Debug, Default)]
@@ -137,11 +138,32 @@ pub fn append(path: &Path, line: &str) -> std::io::Result<()> {
 
 /// The last `count` lines of the log (for `doctor`).
 pub fn tail(path: &Path, count: usize) -> std::io::Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)?;
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.len().saturating_sub(count);
-    Ok(lines[start..].iter().map(|l| l.to_string()).collect())
+    use std::io::{Read, Seek, SeekFrom};
+    // Checked before opening: opening a FIFO blocks, and a device never ends.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut file = std::fs::File::open(path)?;
+    let metadata = file.metadata()?;
+    // Only the end: a log that grew for months is not read whole to show a few lines.
+    let start = metadata.len().saturating_sub(TAIL_BYTES);
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::new();
+    file.take(TAIL_BYTES).read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if start > 0 && !lines.is_empty() {
+        lines.remove(0); // cut by the window: not a whole line
+    }
+    let first = lines.len().saturating_sub(count);
+    Ok(lines[first..].iter().map(|l| l.to_string()).collect())
 }
+
+/// How much of the log's end [`tail`] reads: far more than a few lines ever take.
+const TAIL_BYTES: u64 = 64 * 1024;
 
 /// The parent process's name (`/proc/<ppid>/comm` on Linux), else `unknown`.
 fn caller() -> String {
@@ -158,16 +180,42 @@ fn caller() -> String {
     "unknown".to_string()
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tail_reads_only_the_end_of_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.log");
+        let mut text = String::new();
+        for n in 0..20_000 {
+            text.push_str(&format!(
+                "line {n} with some padding to make the file long\n"
+            ));
+        }
+        std::fs::write(&path, &text).unwrap();
+        assert!(text.len() as u64 > 10 * TAIL_BYTES);
+        assert_eq!(
+            tail(&path, 2).unwrap(),
+            [
+                "line 19998 with some padding to make the file long",
+                "line 19999 with some padding to make the file long"
+            ]
+        );
+        assert!(tail(dir.path(), 2).is_err(), "a directory is refused");
+        #[cfg(unix)]
+        {
+            let fifo = dir.path().join("fifo");
+            let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            // SAFETY: mkfifo reads the path we pass.
+            assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+            assert!(
+                tail(&fifo, 2).is_err(),
+                "a FIFO is refused, without blocking"
+            );
+        }
+    }
 
     #[test]
     fn a_line_is_one_line_whatever_the_server_holds() {

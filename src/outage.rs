@@ -12,11 +12,11 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::store::index::unix_now;
 
 pub const FAILURES_FILE: &str = "failures.json";
 
@@ -133,13 +133,6 @@ pub fn clear(config: &Config) {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => crate::debug!("cannot remove {} ({err})", path.display()),
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }
 
 #[cfg(test)]

@@ -199,7 +199,13 @@ fn error_message(body: &str) -> Option<String> {
         .get("message")
         .and_then(Value::as_str)
         .or_else(|| first.get("code").and_then(Value::as_str))?;
-    Some(text.replace(['\n', '\r'], " ").chars().take(300).collect())
+    // Made safe for a terminal: a registry's text reaches doctor's output.
+    Some(
+        crate::sanitize::terminal_safe(text)
+            .chars()
+            .take(300)
+            .collect(),
+    )
 }
 
 struct Answer {
@@ -354,5 +360,7 @@ mod tests {
             Some("Could not find robot with specified username")
         );
         assert_eq!(error_message("<html>"), None);
+        let hostile = r#"{"errors":[{"code":"UNAUTHORIZED","message":"bad\u001b]0;owned\u0007 robot\u001b[2J"}]}"#;
+        assert_eq!(error_message(hostile).as_deref(), Some("bad robot"));
     }
 }

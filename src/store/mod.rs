@@ -9,11 +9,12 @@
 //! backend, then updates the index and drops the intent. A process killed anywhere in between
 //! leaves an intent; the next command that opens the store finishes it (the secret is in the
 //! backend: the index gets its entry) or undoes it (it is not: the entry stays as it was), and
-//! deletes temp files a killed write left. Opening costs one small file read and one directory
-//! listing when there is nothing to do.
+//! deletes temp files a killed write left (`journal`). Opening costs one small file read and
+//! one directory listing when there is nothing to do.
 
 pub mod file;
 pub mod index;
+mod journal;
 pub mod keyring;
 
 use std::path::{Path, PathBuf};
@@ -23,11 +24,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, StoreChoice};
 use crate::env;
-use crate::files;
 use crate::lock::{FileLock, LockError};
 use crate::secret::Secret;
 use file::FileBackend;
 use index::{Index, IndexEntry, Intent, Provisioned};
+use journal::complete_put;
 use keyring::KeyringBackend;
 
 /// Serialises index and file-store updates across processes.
@@ -580,121 +581,6 @@ impl Store {
         Ok(result)
     }
 
-    /// Adds `intent` to the index (replacing older ones for its key: the newest operation
-    /// decides the state) and saves it. Under the store lock.
-    fn record_intent(&self, intent: Intent) -> Result<Index, StoreError> {
-        let mut index = Index::load(&self.dir)?;
-        index.intents.retain(|i| i.key() != intent.key());
-        index.intents.push(intent);
-        index.save(&self.dir)?;
-        Ok(index)
-    }
-
-    /// Finishes or undoes what killed commands left: intents in the index, temp files in the
-    /// directory. Cheap when there is nothing to do (one small read, one listing).
-    fn recover(&self, index: Option<Index>) -> Result<(), StoreError> {
-        // A damaged or unreadable index is reported by the commands that need it; a cache-hit
-        // `get` reads only the backend and keeps working.
-        let Some(index) = index else {
-            return Ok(());
-        };
-        if !index.needs_recovery() && !self.has_temps() {
-            return Ok(());
-        }
-        let _lock = self.lock()?;
-        self.sweep_temps();
-        let mut index = Index::load(&self.dir)?;
-        if !index.needs_recovery() {
-            return Ok(());
-        }
-        for intent in std::mem::take(&mut index.intents) {
-            if !self.recover_intent(&mut index, &intent)? {
-                index.intents.push(intent);
-            }
-        }
-        index.save(&self.dir)
-    }
-
-    /// One intent; `false` when it must wait (its keychain is unreachable from here).
-    fn recover_intent(&self, index: &mut Index, intent: &Intent) -> Result<bool, StoreError> {
-        let file = FileBackend::new(&self.dir);
-        let in_keychain = |backend: &str| backend == BackendKind::Keyring.as_str();
-        match intent {
-            Intent::Put {
-                key,
-                server_url,
-                username,
-                backend,
-                provisioned,
-                pid,
-            } => {
-                let target: &dyn SecretBackend = if !in_keychain(backend) {
-                    &file
-                } else if self.backend.kind() == BackendKind::Keyring {
-                    self.backend.as_ref()
-                } else {
-                    return Ok(false);
-                };
-                let slot = Slot::Registry(key.clone());
-                let stored = target
-                    .read(&slot)?
-                    .and_then(|value| decode_record(&value, &slot).ok());
-                if stored.is_some_and(|record| &record.username == username) {
-                    crate::debug!("finishing an interrupted store of {key} (process {pid})");
-                    complete_put(
-                        index,
-                        key,
-                        server_url,
-                        username.clone(),
-                        target.kind(),
-                        provisioned.as_deref().cloned(),
-                    );
-                } else {
-                    crate::debug!("undoing an interrupted store of {key} (process {pid})");
-                    if let Some(created) = provisioned {
-                        index::note_lost_secret(index, key, created, *pid);
-                    }
-                }
-                Ok(true)
-            }
-            Intent::Erase { key, pid } => {
-                if self.unreachable_keychain.is_some() {
-                    return Ok(false);
-                }
-                crate::debug!("finishing an interrupted erase of {key} (process {pid})");
-                self.remove_everywhere(&Slot::Registry(key.clone()))?;
-                Ok(true)
-            }
-        }
-    }
-
-    /// Temp files left by a killed write of the index or the file store.
-    fn has_temps(&self) -> bool {
-        self.state_files()
-            .iter()
-            .any(|path| !files::temps_of(path).is_empty())
-    }
-
-    /// Deletes them. Only under the store lock, which every writer of these files holds.
-    fn sweep_temps(&self) {
-        for path in self.state_files() {
-            let removed = files::remove_stale_temps(&path);
-            if removed > 0 {
-                crate::debug!(
-                    "removed {removed} temp file(s) a killed write of {} left",
-                    path.display()
-                );
-            }
-        }
-    }
-
-    fn state_files(&self) -> [PathBuf; 2] {
-        [
-            Index::path(&self.dir),
-            FileBackend::new(&self.dir).path().to_path_buf(),
-        ]
-    }
-
     fn lock(&self) -> Result<FileLock, StoreError> {
         Ok(FileLock::acquire(
             &self.dir.join(STORE_LOCK),
@@ -756,30 +642,6 @@ fn forget_no_keychain(dir: &Path) {
 
 /// The slot [`Store::check_writable`] writes and removes.
 const PROBE_KEY: &str = "probe.docker-credential-deepgram.invalid";
-
-/// The index after a successful backend write: the entry, and no marker for the credential
-/// now in use.
-fn complete_put(
-    index: &mut Index,
-    key: &str,
-    server_url: &str,
-    username: String,
-    backend: BackendKind,
-    provisioned: Option<Provisioned>,
-) {
-    if let Some(created) = &provisioned {
-        index.unfinished.retain(|marker| !marker.is(created));
-    }
-    index.entries.insert(
-        key.to_string(),
-        IndexEntry {
-            server_url: server_url.to_string(),
-            username,
-            backend: backend.as_str().to_string(),
-            provisioned,
-        },
-    );
-}
 
 pub(crate) fn decode_record(value: &Secret, slot: &Slot) -> Result<StoredCredential, StoreError> {
     let record: Record =
@@ -970,7 +832,7 @@ pub(crate) mod tests {
             .map(|m| m.comment.as_str())
             .collect();
         assert_eq!(left, ["c [dcd:abc:000000]"]);
-        assert!(files::temps_of(&Index::path(dir.path())).is_empty());
+        assert!(crate::files::temps_of(&Index::path(dir.path())).is_empty());
     }
 
     #[test]

@@ -1,26 +1,31 @@
 //! The blocking client for Deepgram's management API: projects and self-hosted distribution
-//! credentials. Every HTTP status is mapped to a typed [`ApiError`] here, in one place.
+//! credentials. Every HTTP status is mapped to a typed [`ApiError`] in `error` (with what a
+//! failed create means); the JSON shapes are read in `wire`; this file sends the requests.
 //!
 //! Sources disagree on shapes (shared/reference/deepgram-api.md), so the client sends what the
 //! live API is reported to require — `comment`, `scopes` and `provider` in a JSON body — and
 //! accepts both create responses: the flat object with `username`/`secret` and the wrapped
 //! `{member, distribution_credentials}` one. It makes one attempt per call: what a failed
-//! create means ([`ApiError::outcome`]) is decided here, whether to retry is the caller's call.
+//! create means ([`ApiError::outcome`]) is decided in `error`, whether to retry is the
+//! caller's call.
 //! Text from the server (error details, project names, comments) is made terminal-safe
 //! (`crate::sanitize`) before it reaches any message.
 //! Never logs the API key or a secret; the key is unwrapped only for the `Authorization` header.
 
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::ApiPath;
 use crate::endpoint::ApiUrl;
 pub use crate::http::Timeouts;
-use crate::http::TlsFailure;
-use crate::sanitize::terminal_safe;
 use crate::secret::Secret;
+
+mod error;
+mod wire;
+
+pub use error::*;
+pub use wire::*;
 
 /// Response bodies are small JSON; anything bigger is not the API.
 const MAX_BODY_BYTES: u64 = 1024 * 1024;
@@ -33,181 +38,6 @@ pub struct Client {
     base: ApiUrl,
     key: Secret,
     path: ApiPath,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Project {
-    pub project_id: String,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CreateRequest {
-    pub comment: String,
-    pub scopes: Vec<String>,
-    pub provider: String,
-}
-
-/// A credential as create returns it: the only time the secret is ever available.
-#[derive(Debug, Clone)]
-pub struct CreatedCredential {
-    pub id: String,
-    pub username: String,
-    pub secret: Secret,
-    pub created: Option<String>,
-    pub scopes: Vec<String>,
-    pub comment: Option<String>,
-}
-
-/// What the API said about an error: `err_code`/`err_msg` (legacy), `category`/`message`/
-/// `details` (modern), or plain text; plus `request_id` for Deepgram support.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ApiDetail {
-    pub code: Option<String>,
-    pub message: Option<String>,
-    pub request_id: Option<String>,
-    /// The body was one of the API's own JSON error shapes (`err_code`/`err_msg` or
-    /// `category`/`message`), so the answer came from Deepgram, not a gateway in front of it.
-    pub from_api: bool,
-}
-
-impl std::fmt::Display for ApiDetail {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut parts = Vec::new();
-        if let Some(code) = &self.code {
-            parts.push(code.clone());
-        }
-        if let Some(message) = &self.message {
-            parts.push(message.clone());
-        }
-        if parts.is_empty() {
-            parts.push("no detail".into());
-        }
-        write!(f, "{}", parts.join(": "))?;
-        if let Some(id) = &self.request_id {
-            write!(f, "; request_id {id}")?;
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error(
-        "the Deepgram API rejected the API key (401, {detail}): set a valid key in DEEPGRAM_API_KEY or run `docker-credential-deepgram login`"
-    )]
-    InvalidKey { detail: ApiDetail },
-    #[error(
-        "the Deepgram API key lacks permission (403, {detail}): it needs the keys:write scope (or an owner/admin role) and every product scope requested ({scopes})"
-    )]
-    Forbidden { detail: ApiDetail, scopes: String },
-    #[error(
-        "Deepgram project {project} was not found (404, {detail}): check DEEPGRAM_PROJECT_ID or project_id, or unset it to discover the key's project"
-    )]
-    ProjectNotFound { project: String, detail: ApiDetail },
-    #[error("the Deepgram API answered 404 for {url} ({detail}): check api_url")]
-    NotFound { url: String, detail: ApiDetail },
-    #[error("the Deepgram API rejected the request (400, {detail}): check scopes and comment")]
-    BadRequest { detail: ApiDetail },
-    #[error("the Deepgram API is rate limiting this key (429, {detail}): try again {}", retry_hint(*.retry_after))]
-    RateLimited {
-        detail: ApiDetail,
-        retry_after: Option<Duration>,
-    },
-    #[error("the Deepgram API failed ({status}, {detail}): try again later")]
-    Server {
-        status: u16,
-        detail: ApiDetail,
-        retry_after: Option<Duration>,
-    },
-    #[error("the Deepgram API answered an unexpected status {status} ({detail})")]
-    Unexpected { status: u16, detail: ApiDetail },
-    #[error("cannot reach the Deepgram API at {url} ({reason}): check the network and api_url")]
-    Unreachable { url: String, reason: String },
-    #[error(
-        "no complete answer from the Deepgram API at {url} (timed out or connection lost: {reason}): raise request_timeout if the network is slow"
-    )]
-    NoAnswer { url: String, reason: String },
-    #[error(
-        "cannot verify the TLS certificate of {host} ({reason}); nothing was sent: if your network uses its own CA, set SSL_CERT_FILE=/path/to/ca-bundle.pem or install the CA in the system store (/usr/local/share/ca-certificates, then update-ca-certificates)"
-    )]
-    Certificate { host: String, reason: String },
-    #[error(
-        "the TLS handshake with {host} failed ({reason}); nothing was sent: check api_url and any proxy in between; if your network uses its own CA, set SSL_CERT_FILE=/path/to/ca-bundle.pem"
-    )]
-    Tls { host: String, reason: String },
-    #[error(transparent)]
-    Proxy(#[from] crate::http::ProxyError),
-    #[error("the Deepgram API at {url} sent an answer that is not the expected JSON ({reason})")]
-    Malformed { url: String, reason: String },
-    #[error(
-        "the Deepgram API created credential {id} but returned no secret: delete it in the Console (Self-Hosted > Distribution Credentials) and report this"
-    )]
-    NoSecret { id: String },
-    #[error(
-        "the Deepgram API created credential {id} with a username that holds control characters ({shown}); it is not stored: report this to Deepgram"
-    )]
-    UnsafeUsername { id: String, shown: String },
-}
-
-fn retry_hint(retry_after: Option<Duration>) -> String {
-    match retry_after {
-        Some(wait) => format!("in {}s", wait.as_secs().max(1)),
-        None => "in a minute".to_string(),
-    }
-}
-
-/// What a failed create means for the credential it asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CreateFailure {
-    /// Provably nothing was created, and asking again may succeed: nothing reached the server
-    /// (refused, unresolvable, connect timeout), or the API itself refused the work (429, or a
-    /// 503 in the API's own error shape or with `Retry-After`).
-    DidNotAct,
-    /// The credential may exist: no complete answer, an answer we cannot read, or a 5xx that a
-    /// gateway may have sent after forwarding the request.
-    Ambiguous,
-    /// Nothing was created and asking again would fail the same way (bad key, no permission,
-    /// a refused certificate: nothing was sent).
-    Definite,
-}
-
-impl ApiError {
-    /// The one classification of a failed create (see [`CreateFailure`]).
-    pub fn outcome(&self) -> CreateFailure {
-        match self {
-            ApiError::Unreachable { .. } | ApiError::RateLimited { .. } => CreateFailure::DidNotAct,
-            ApiError::Server {
-                status: 503,
-                detail,
-                retry_after,
-            } if detail.from_api || retry_after.is_some() => CreateFailure::DidNotAct,
-            ApiError::Server { .. } | ApiError::NoAnswer { .. } | ApiError::Malformed { .. } => {
-                CreateFailure::Ambiguous
-            }
-            ApiError::InvalidKey { .. }
-            | ApiError::Forbidden { .. }
-            | ApiError::ProjectNotFound { .. }
-            | ApiError::NotFound { .. }
-            | ApiError::BadRequest { .. }
-            | ApiError::Unexpected { .. }
-            | ApiError::Certificate { .. }
-            | ApiError::Tls { .. }
-            | ApiError::Proxy(_)
-            | ApiError::NoSecret { .. }
-            | ApiError::UnsafeUsername { .. } => CreateFailure::Definite,
-        }
-    }
-
-    /// The wait the server asked for with `Retry-After`, if any.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            ApiError::RateLimited { retry_after, .. } | ApiError::Server { retry_after, .. } => {
-                *retry_after
-            }
-            _ => None,
-        }
-    }
 }
 
 impl Client {
@@ -350,35 +180,13 @@ impl Client {
             }
             return serde_json::from_str(&text).map_err(|err| malformed(url, &err.to_string()));
         }
-        let detail = parse_detail(&text);
-        Err(match status {
-            400 => ApiError::BadRequest { detail },
-            401 => ApiError::InvalidKey { detail },
-            403 => ApiError::Forbidden {
-                detail,
-                scopes: String::new(),
-            },
-            404 if !project_id.is_empty() && is_project_not_found(&detail) => {
-                ApiError::ProjectNotFound {
-                    project: project_id.to_string(),
-                    detail,
-                }
-            }
-            404 => ApiError::NotFound {
-                url: url.to_string(),
-                detail,
-            },
-            429 => ApiError::RateLimited {
-                detail,
-                retry_after,
-            },
-            500..=599 => ApiError::Server {
-                status,
-                detail,
-                retry_after,
-            },
-            _ => ApiError::Unexpected { status, detail },
-        })
+        Err(from_status(
+            status,
+            parse_detail(&text),
+            url,
+            project_id,
+            retry_after,
+        ))
     }
 
     // Lifecycle operations: kept together at the end of the impl.
@@ -433,125 +241,6 @@ enum Method {
     Delete,
 }
 
-/// A distribution credential as list and get-one describe it: never a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CredentialInfo {
-    pub id: String,
-    /// Derived as `deepgram+<id>` when the API does not say (it usually does not).
-    pub username: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    pub scopes: Vec<String>,
-}
-
-/// One list or get-one entry: `{member, distribution_credentials: {...}}`, or the inner object
-/// alone. Text is made terminal-safe; `None` when there is no id.
-fn parse_info(value: &Value) -> Option<CredentialInfo> {
-    let inner = value
-        .get("distribution_credentials")
-        .filter(|v| v.is_object())
-        .unwrap_or(value);
-    let text = |name: &str| {
-        inner
-            .get(name)
-            .and_then(Value::as_str)
-            .map(terminal_safe)
-            .filter(|s| !s.is_empty())
-    };
-    let id = text("distribution_credentials_id")?;
-    let scopes = terminal_safe_strings(inner.get("scopes"));
-    Some(CredentialInfo {
-        username: text("username").unwrap_or_else(|| format!("deepgram+{id}")),
-        comment: text("comment"),
-        created: text("created"),
-        scopes,
-        id,
-    })
-}
-
-fn is_project_not_found(detail: &ApiDetail) -> bool {
-    let code = detail.code.as_deref().unwrap_or("");
-    let message = detail.message.as_deref().unwrap_or("");
-    code.contains("PROJECT_NOT_FOUND")
-        || message.contains("Project not found")
-        || message.starts_with("UUID parsing failed")
-}
-
-fn malformed(url: &str, reason: &str) -> ApiError {
-    ApiError::Malformed {
-        url: url.to_string(),
-        reason: reason.to_string(),
-    }
-}
-
-/// Connection refused, a failed lookup, or a TLS handshake that failed means nothing reached
-/// the server; anything after the request went out is a timeout or a lost answer, and
-/// ambiguous.
-fn transport_error(url: &str, host: &str, err: ureq::Error) -> ApiError {
-    use std::io::ErrorKind;
-    match crate::http::tls_failure(&err) {
-        Some(TlsFailure::Certificate(reason)) => {
-            return ApiError::Certificate {
-                host: host.to_string(),
-                reason,
-            };
-        }
-        Some(TlsFailure::Handshake(reason)) => {
-            return ApiError::Tls {
-                host: host.to_string(),
-                reason,
-            };
-        }
-        None => {}
-    }
-    let reason = terminal_safe(&err.to_string());
-    match &err {
-        ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
-            ApiError::Unreachable {
-                url: url.to_string(),
-                reason,
-            }
-        }
-        ureq::Error::Timeout(_) => ApiError::NoAnswer {
-            url: url.to_string(),
-            reason,
-        },
-        // A proxy that refused the tunnel never passed anything on.
-        ureq::Error::HostNotFound
-        | ureq::Error::ConnectionFailed
-        | ureq::Error::ConnectProxyFailed(_) => ApiError::Unreachable {
-            url: url.to_string(),
-            reason,
-        },
-        ureq::Error::Io(io)
-            if matches!(
-                io.kind(),
-                ErrorKind::ConnectionRefused
-                    | ErrorKind::AddrNotAvailable
-                    | ErrorKind::NetworkUnreachable
-                    | ErrorKind::HostUnreachable
-            ) =>
-        {
-            ApiError::Unreachable {
-                url: url.to_string(),
-                reason,
-            }
-        }
-        ureq::Error::Io(io) if io.kind() == ErrorKind::TimedOut => ApiError::NoAnswer {
-            url: url.to_string(),
-            reason,
-        },
-        // Reset, EOF before a response, TLS or protocol errors after sending: the server may
-        // have acted.
-        _ => ApiError::NoAnswer {
-            url: url.to_string(),
-            reason,
-        },
-    }
-}
-
 /// `Retry-After` in seconds, at most [`MAX_RETRY_AFTER`] (HTTP dates are rare for APIs;
 /// treated as absent).
 fn parse_retry_after(value: &str) -> Option<Duration> {
@@ -562,124 +251,6 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     // All digits: a parse failure can only be an overflow.
     let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
     Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
-}
-
-/// The projects of a `GET /v1/projects` answer, made terminal-safe; entries without a string
-/// `project_id` are skipped, a missing `name` is empty. `None` when there is no `projects` array.
-pub fn parse_projects(body: &Value) -> Option<Vec<Project>> {
-    let projects = body.get("projects")?.as_array()?;
-    Some(
-        projects
-            .iter()
-            .filter_map(|p| {
-                Some(Project {
-                    project_id: terminal_safe(p.get("project_id")?.as_str()?),
-                    name: terminal_safe(p.get("name").and_then(Value::as_str).unwrap_or("")),
-                })
-            })
-            .collect(),
-    )
-}
-
-/// Any of the three documented error bodies, made terminal-safe.
-pub fn parse_detail(text: &str) -> ApiDetail {
-    let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) else {
-        let text = terminal_safe(text);
-        let text = text.trim();
-        return ApiDetail {
-            message: (!text.is_empty()).then(|| truncate(text, 200)),
-            ..ApiDetail::default()
-        };
-    };
-    let from_api = (object.contains_key("err_code") && object.contains_key("err_msg"))
-        || (object.contains_key("category") && object.contains_key("message"));
-    let field = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|name| object.get(*name).and_then(Value::as_str))
-            .map(|s| truncate(terminal_safe(s).trim(), 300))
-    };
-    let message = match (field(&["err_msg", "message"]), field(&["details"])) {
-        (Some(message), Some(details)) if message != details => {
-            Some(format!("{message} {details}"))
-        }
-        (Some(message), _) => Some(message),
-        (None, details) => details,
-    };
-    ApiDetail {
-        code: field(&["err_code", "category"]),
-        message,
-        request_id: field(&["request_id"]),
-        from_api,
-    }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    let one_line = text.replace(['\n', '\r'], " ");
-    match one_line.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &one_line[..cut]),
-        None => one_line,
-    }
-}
-
-/// Why a create response gave no usable credential.
-#[derive(Debug)]
-pub enum ParseCreated {
-    /// The credential `id` exists on the server but the answer had no secret.
-    NoSecret(String),
-    /// Not a create response: what is missing.
-    Shape(String),
-}
-
-/// Flat `{distribution_credentials_id, username, secret, ...}` or wrapped
-/// `{member, distribution_credentials: {...}}`; `username` derived as `deepgram+<id>` when absent.
-pub fn parse_created(value: &Value) -> Result<CreatedCredential, ParseCreated> {
-    let inner = value
-        .get("distribution_credentials")
-        .filter(|v| v.is_object());
-    let find = |name: &str| {
-        value
-            .get(name)
-            .or_else(|| inner.and_then(|i| i.get(name)))
-            .filter(|v| !v.is_null())
-    };
-    let raw = |name: &str| find(name).and_then(Value::as_str).map(str::to_string);
-    // Shown to users and kept in the index; the secret and username are used as sent.
-    let text = |name: &str| find(name).and_then(Value::as_str).map(terminal_safe);
-    let id = text("distribution_credentials_id")
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| ParseCreated::Shape("no distribution_credentials_id".into()))?;
-    let secret = match raw("secret") {
-        Some(secret) if !secret.is_empty() => Secret::new(secret),
-        _ => return Err(ParseCreated::NoSecret(id)),
-    };
-    let username = raw("username")
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| format!("deepgram+{id}"));
-    let scopes = terminal_safe_strings(find("scopes"));
-    Ok(CreatedCredential {
-        id,
-        username,
-        secret,
-        created: text("created"),
-        scopes,
-        comment: text("comment"),
-    })
-}
-
-/// The strings of a JSON array (a credential's `scopes`), made terminal-safe; empty when the
-/// value is missing or not an array.
-fn terminal_safe_strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(terminal_safe)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn encode_path_segment(segment: &str) -> String {
