@@ -24,7 +24,9 @@ A key saved by an earlier run is kept, and not asked for again.
 Options:
   --no-configure      build and install only
   --uninstall         undo `configure`, forget the saved API key, remove the binary
-  --purge             with --uninstall: also erase every stored credential
+  --purge             with --uninstall: also delete this install's Deepgram credentials in
+                      your project (with the saved key, before forgetting it) and erase
+                      every stored credential
   -h, --help          print this help
 
 PREFIX=/opt/dg ./install.sh installs to /opt/dg/bin (default: /usr/local/bin as root, else
@@ -114,6 +116,17 @@ if [ "$uninstall" -eq 1 ]; then
   if [ "$purge" -eq 1 ]; then
     forget=(logout --all)
     again="$again --purge"
+    # The remote credentials go first, with the API key that is about to be forgotten.
+    if "$helper" status 2>/dev/null | grep -q '^API key: none$'; then
+      ids=$("$helper" status --json 2>/dev/null |
+        sed -n 's/^ *"id": "\([^"]*\)",*$/\1/p' | sort -u | tr '\n' ' ')
+      if [ -n "$ids" ]; then
+        echo "install.sh: no Deepgram API key is saved, so this install's Deepgram credentials stay in your project: delete them in the Deepgram Console (Self-Hosted > Distribution Credentials): ${ids% }" >&2
+      fi
+    elif ! "$helper" revoke --all --yes >&2; then
+      echo "install.sh: this install's Deepgram credentials could not all be deleted (see above), so nothing else was removed: fix what it names, then run $again again" >&2
+      exit 1
+    fi
   fi
   if ! "$helper" "${forget[@]}" >&2; then
     echo "install.sh: the saved API key could not be forgotten (see above), so $binary is kept: fix what it names, then run $again again" >&2

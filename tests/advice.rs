@@ -513,3 +513,29 @@ fn the_not_on_path_warning_and_the_call_log_warning_go_once_their_advice_is_foll
             .contains("command=list")
     );
 }
+
+#[test]
+fn a_key_saved_in_a_keychain_this_process_cannot_reach_is_named_by_get_then_the_session_bus() {
+    let fake = FakeDeepgram::start();
+    let mut env = provisioning(TestEnv::keyring(), &fake);
+    env.unset("DEEPGRAM_API_KEY");
+    env.run(&["login"], fake.api_key().as_bytes()).ok();
+    // cron, `su -`: no session bus, so no keychain and no key.
+    let mut cron = env.command(&["get"]);
+    cron.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let run = finish(spawn_with_input(&mut cron, b"quay.io"));
+    assert_eq!(
+        run.stdout, "credentials not found in native keychain\n",
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("the Deepgram API key saved by login is in the keychain, which this process cannot reach"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("DBUS_SESSION_BUS_ADDRESS"), "{run:?}");
+    assert_eq!(fake.creates(), 0);
+    // The advice: the session's bus.
+    env.get("quay.io").ok();
+    assert_eq!(fake.creates(), 1);
+}

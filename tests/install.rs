@@ -134,6 +134,60 @@ fn install_keeps_the_key_and_uninstall_leaves_nothing_behind_unless_asked() {
         !stderr(&purged).contains("stored credentials remain"),
         "{purged:?}"
     );
+    // The key was forgotten by the first --uninstall: the remote credential is named, not
+    // silently left behind.
+    assert!(
+        stderr(&purged).contains("delete them in the Deepgram Console")
+            && stderr(&purged).contains("5ec5ec5e-0000-4000-8000-0000000000bb"),
+        "{purged:?}"
+    );
+    assert_eq!(fake.credential_ids().len(), 1);
+}
+
+#[test]
+fn uninstall_purge_deletes_this_installs_credentials_with_the_saved_key_before_forgetting_it() {
+    let fake = FakeDeepgram::start();
+    fake.set_credential("5ec5ec5e-0000-4000-8000-0000000000cc", "PURGESECRET");
+    let hand_made = fake.insert_credential("made by hand", "2024-01-01T00:00:00Z");
+    let home = tempfile::tempdir().unwrap();
+    let prefix = tempfile::tempdir().unwrap();
+    let binary = prefix.path().join("bin/docker-credential-deepgram");
+    let key = fake.api_key();
+    let url = fake.url();
+    let with_key = [
+        ("DEEPGRAM_API_KEY", key.as_str()),
+        ("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", url.as_str()),
+    ];
+    let installed = install_with(home.path(), prefix.path(), &["--no-configure"], &with_key);
+    assert!(installed.status.success(), "{installed:?}");
+    let get = helper(&binary, home.path(), &url, &["get"], "quay.io");
+    assert!(get.status.success(), "{get:?}");
+
+    // A later shell without the variable: the saved key deletes the remote credential.
+    let url_only = [("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", url.as_str())];
+    let purged = install_with(
+        home.path(),
+        prefix.path(),
+        &["--uninstall", "--purge"],
+        &url_only,
+    );
+    assert!(purged.status.success(), "{purged:?}");
+    let told = stderr(&purged);
+    assert!(
+        told.contains(
+            "deleted 1 Deepgram credential(s) of this install: 5ec5ec5e-0000-4000-8000-0000000000cc"
+        ),
+        "{told}"
+    );
+    assert!(
+        told.contains("removed the saved Deepgram API key"),
+        "{told}"
+    );
+    assert_eq!(fake.credential_ids(), vec![hand_made]);
+    assert!(!binary.exists());
+    let config_dir = home.path().join(".config/docker-credential-deepgram");
+    assert!(files_containing(&config_dir, &key).is_empty());
+    assert!(files_containing(&config_dir, "PURGESECRET").is_empty());
 }
 
 #[test]

@@ -48,10 +48,7 @@ pub(super) fn fetch_or_create(session: &Session, key: &str) -> Result<Outcome, C
         return Ok(Outcome::NotProvisioned);
     }
     if session.api_key()?.is_none() {
-        return Ok(Outcome::NoApiKey(format!(
-            "no Deepgram API key: set {} or run `docker-credential-deepgram login` so that credentials for {key} are created on first use",
-            env::DEEPGRAM_API_KEY
-        )));
+        return Ok(Outcome::NoApiKey(no_api_key_hint(&session.store, key)));
     }
     if let Some(remembered) = outage::recall(&session.config, &session.reach_fingerprint(), key) {
         return replay(remembered);
@@ -94,6 +91,25 @@ pub(super) fn fetch_or_create_locked(
         }
         Err(err) => remember_failure(locked, key, err),
     }
+}
+
+/// Why there is no API key, and what to do: a key `login` saved in a keychain this process
+/// cannot reach (cron, `su -`, a headless shell) needs that session, not another `login`.
+fn no_api_key_hint(store: &Store, key: &str) -> String {
+    let in_unreachable_keychain = store.unreachable_keychain().is_some()
+        && store.index().is_ok_and(|index| {
+            index.api_key_backend.as_deref() == Some(crate::store::BackendKind::Keyring.as_str())
+        });
+    if in_unreachable_keychain {
+        return format!(
+            "the Deepgram API key saved by login is in the keychain, which this process cannot reach: run in the session that holds it (set DBUS_SESSION_BUS_ADDRESS to its bus), set {}, or run `docker-credential-deepgram login` here, so that credentials for {key} are created on first use",
+            env::DEEPGRAM_API_KEY
+        );
+    }
+    format!(
+        "no Deepgram API key: set {} or run `docker-credential-deepgram login` so that credentials for {key} are created on first use",
+        env::DEEPGRAM_API_KEY
+    )
 }
 
 /// The client, the project, the pending marker, the create, the store; the caller has
