@@ -10,11 +10,11 @@
 //! that they belong to us or root and that no one else can write them. A directory of ours
 //! with loose modes is tightened to 0700, with one warning. Loading never touches the network.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
 use toml::Spanned;
 
 use crate::endpoint::ApiUrl;
@@ -145,30 +145,183 @@ pub enum ConfigError {
     Untrusted(crate::files::TrustError),
 }
 
-/// `config.toml` as written by a person: every key optional, unknown keys rejected, each value
-/// kept with its position so that an error names the line.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    store: Option<Spanned<toml::Value>>,
-    registries: Option<Spanned<toml::Value>>,
-    api_url: Option<Spanned<toml::Value>>,
-    project_id: Option<Spanned<toml::Value>>,
-    scopes: Option<Spanned<toml::Value>>,
-    comment: Option<Spanned<toml::Value>>,
-    provision: Option<Spanned<toml::Value>>,
-    lock_timeout: Option<Spanned<toml::Value>>,
-    connect_timeout: Option<Spanned<toml::Value>>,
-    request_timeout: Option<Spanned<toml::Value>>,
-    retry_budget: Option<Spanned<toml::Value>>,
-    kubelet_cache_duration: Option<Spanned<toml::Value>>,
-    failure_backoff: Option<Spanned<toml::Value>>,
-    api_path: Option<Spanned<toml::Value>>,
-    revalidate_after: Option<Spanned<toml::Value>>,
-    rotate_after: Option<Spanned<toml::Value>>,
-    rotate_grace: Option<Spanned<toml::Value>>,
-    log_file: Option<Spanned<toml::Value>>,
+/// One setting, declared once: its `config.toml` key, its environment variable, its default as
+/// the README documents it, and how a value is applied. The file parser, the environment
+/// parser and the tests that check `env::ALL` and the README's table all read this table.
+pub struct Setting {
+    pub key: &'static str,
+    pub env: &'static str,
+    /// The README's "default" cell, word for word.
+    pub default: &'static str,
+    apply: fn(&mut Config, &Raw) -> Result<(), ConfigError>,
 }
+
+/// Every setting, in the README's order.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "store",
+        env: env::STORE,
+        default: "`auto`",
+        apply: |c, v| {
+            c.store = parse_store(v.text()?, v.source)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "registries",
+        env: env::REGISTRIES,
+        default: "`[\"quay.io\"]`",
+        apply: |c, v| {
+            c.registries = parse_registries(v.list()?.into_iter(), v.source)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "api_url",
+        env: env::API_URL,
+        default: "`https://api.deepgram.com`",
+        apply: |c, v| {
+            c.api_url = parse_api_url(v.text()?, v.source)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "project_id",
+        env: env::DEEPGRAM_PROJECT_ID,
+        default: "the key's only project",
+        apply: |c, v| {
+            c.project_id = Some(parse_nonempty(v.text()?.trim(), v.source)?);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "scopes",
+        env: env::SCOPES,
+        default: "`[\"self-hosted:product:api\", \"self-hosted:product:engine\"]`",
+        apply: |c, v| {
+            c.scopes = parse_scopes(v.list()?.into_iter(), v.source)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "comment",
+        env: env::COMMENT,
+        default: "`docker-credential-deepgram on <host>`",
+        apply: |c, v| {
+            c.comment = Some(parse_comment(v.text()?, v.source)?);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "provision",
+        env: env::PROVISION,
+        default: "`auto`",
+        apply: |c, v| {
+            c.provision = parse_provision(v.text()?, v.source)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "lock_timeout",
+        env: env::LOCK_TIMEOUT,
+        default: "`60s`",
+        apply: |c, v| {
+            c.lock_timeout = v.duration(MAX_LOCK_TIMEOUT)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "connect_timeout",
+        env: env::CONNECT_TIMEOUT,
+        default: "`5s`",
+        apply: |c, v| {
+            c.connect_timeout = v.duration(MAX_CONNECT_TIMEOUT)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "request_timeout",
+        env: env::REQUEST_TIMEOUT,
+        default: "`30s`",
+        apply: |c, v| {
+            c.request_timeout = v.duration(MAX_REQUEST_TIMEOUT)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "retry_budget",
+        env: env::RETRY_BUDGET,
+        default: "`30s`",
+        apply: |c, v| {
+            c.retry_budget = v.duration(MAX_RETRY_BUDGET)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "failure_backoff",
+        env: env::FAILURE_BACKOFF,
+        default: "`60s`",
+        apply: |c, v| {
+            c.failure_backoff = v.duration(MAX_FAILURE_BACKOFF)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "kubelet_cache_duration",
+        env: env::KUBELET_CACHE_DURATION,
+        default: "`12h`",
+        apply: |c, v| {
+            c.kubelet_cache_duration = v.duration(MAX_KUBELET_CACHE_DURATION)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "rotate_after",
+        env: env::ROTATE_AFTER,
+        default: "`never`",
+        apply: |c, v| {
+            c.rotate_after = v.duration_or_never()?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "rotate_grace",
+        env: env::ROTATE_GRACE,
+        default: "`24h`",
+        apply: |c, v| {
+            c.rotate_grace = v.duration(MAX_ROTATE_GRACE)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "revalidate_after",
+        env: env::REVALIDATE_AFTER,
+        default: "`1h`",
+        apply: |c, v| {
+            c.revalidate_after = v.duration_or_never()?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "api_path",
+        env: env::API_PATH,
+        default: "`self-hosted`",
+        apply: |c, v| {
+            c.api_path = parse_api_path(v.text()?, v.source)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "log_file",
+        env: env::LOG_FILE,
+        default: "none",
+        apply: |c, v| {
+            let path = PathBuf::from(parse_nonempty(v.text()?, v.source)?);
+            c.log_file = Some(resolve_log_file(&c.dir, path));
+            Ok(())
+        },
+    },
+];
 
 /// Where a value came from, so that an error names it.
 #[derive(Clone, Copy)]
@@ -195,28 +348,42 @@ impl Source<'_> {
     }
 }
 
-/// One file value with what an error about it must name.
-struct FileValue<'a> {
-    value: toml::Value,
+/// One value, from `config.toml` (typed) or an environment variable (text), with what an
+/// error about it must name.
+struct Raw<'a> {
+    value: RawValue,
     source: Source<'a>,
 }
 
-impl FileValue<'_> {
-    fn string(&self) -> Result<&str, ConfigError> {
-        self.value.as_str().ok_or_else(|| {
-            self.source
-                .error(format!("expected a string, got {}", self.value.type_str()))
-        })
+enum RawValue {
+    File(toml::Value),
+    Env(String),
+}
+
+impl Raw<'_> {
+    fn text(&self) -> Result<&str, ConfigError> {
+        match &self.value {
+            RawValue::Env(text) => Ok(text),
+            RawValue::File(value) => value.as_str().ok_or_else(|| {
+                self.source
+                    .error(format!("expected a string, got {}", value.type_str()))
+            }),
+        }
     }
 
-    fn strings(&self) -> Result<Vec<&str>, ConfigError> {
+    /// A list: a TOML array of strings, or comma-separated text.
+    fn list(&self) -> Result<Vec<&str>, ConfigError> {
+        let value = match &self.value {
+            RawValue::Env(text) => return Ok(text.split(',').collect()),
+            RawValue::File(value) => value,
+        };
         let wrong = || {
             self.source.error(format!(
                 "expected a list of strings like [\"quay.io\"], got {}",
-                self.value.type_str()
+                value.type_str()
             ))
         };
-        self.value
+        value
             .as_array()
             .ok_or_else(wrong)?
             .iter()
@@ -226,9 +393,10 @@ impl FileValue<'_> {
 
     fn duration(&self, max: Duration) -> Result<Duration, ConfigError> {
         let text = match &self.value {
-            toml::Value::String(s) => s.clone(),
-            toml::Value::Integer(n) if *n >= 0 => n.to_string(),
-            other => {
+            RawValue::Env(text) => text.clone(),
+            RawValue::File(toml::Value::String(s)) => s.clone(),
+            RawValue::File(toml::Value::Integer(n)) if *n >= 0 => n.to_string(),
+            RawValue::File(other) => {
                 return Err(self.source.error(format!(
                     "expected a duration like \"30s\", got {}",
                     other.type_str()
@@ -240,10 +408,12 @@ impl FileValue<'_> {
 
     /// A duration, or `"never"`.
     fn duration_or_never(&self) -> Result<Option<Duration>, ConfigError> {
-        if let toml::Value::String(text) = &self.value {
-            return parse_duration_or_never(text, self.source);
+        match &self.value {
+            RawValue::Env(text) | RawValue::File(toml::Value::String(text)) => {
+                parse_duration_or_never(text, self.source)
+            }
+            RawValue::File(_) => self.duration(MAX_LIFECYCLE_DURATION).map(Some),
         }
-        self.duration(MAX_LIFECYCLE_DURATION).map(Some)
     }
 }
 
@@ -356,7 +526,7 @@ impl Config {
 
     /// Applies the text of `config.toml`; errors name `path`, the line and the key.
     fn apply_text(&mut self, text: &str, path: &Path) -> Result<(), ConfigError> {
-        let file: FileConfig = toml::from_str(text).map_err(|err| {
+        let file: BTreeMap<String, Spanned<toml::Value>> = toml::from_str(text).map_err(|err| {
             let line = err.span().map_or(1, |span| line_of(text, span.start));
             let message = err.message().trim_end();
             let message = match err.span() {
@@ -371,141 +541,47 @@ impl Config {
                 message,
             }
         })?;
-        let at = |key: &'static str, value: Option<Spanned<toml::Value>>| {
-            value.map(|spanned| {
-                let span: Range<usize> = spanned.span();
-                FileValue {
-                    value: spanned.into_inner(),
-                    source: Source::File {
-                        path,
-                        line: line_of(text, span.start),
-                        key,
-                    },
-                }
-            })
-        };
-        if let Some(v) = at("store", file.store) {
-            self.store = parse_store(v.string()?, v.source)?;
+        // An unknown key first (the first in the file), naming the keys there are.
+        let unknown = file
+            .iter()
+            .filter(|(key, _)| !SETTINGS.iter().any(|s| s.key == key.as_str()))
+            .min_by_key(|(_, value)| value.span().start);
+        if let Some((key, value)) = unknown {
+            let known: Vec<String> = SETTINGS.iter().map(|s| format!("`{}`", s.key)).collect();
+            return Err(ConfigError::File {
+                path: path.to_path_buf(),
+                line: line_of(text, value.span().start),
+                message: format!(
+                    "unknown field `{key}`, expected one of {}",
+                    known.join(", ")
+                ),
+            });
         }
-        if let Some(v) = at("registries", file.registries) {
-            self.registries = parse_registries(v.strings()?.into_iter(), v.source)?;
-        }
-        if let Some(v) = at("api_url", file.api_url) {
-            self.api_url = parse_api_url(v.string()?, v.source)?;
-        }
-        if let Some(v) = at("project_id", file.project_id) {
-            self.project_id = Some(parse_nonempty(v.string()?, v.source)?);
-        }
-        if let Some(v) = at("scopes", file.scopes) {
-            self.scopes = parse_scopes(v.strings()?.into_iter(), v.source)?;
-        }
-        if let Some(v) = at("comment", file.comment) {
-            self.comment = Some(parse_comment(v.string()?, v.source)?);
-        }
-        if let Some(v) = at("provision", file.provision) {
-            self.provision = parse_provision(v.string()?, v.source)?;
-        }
-        if let Some(v) = at("lock_timeout", file.lock_timeout) {
-            self.lock_timeout = v.duration(MAX_LOCK_TIMEOUT)?;
-        }
-        if let Some(v) = at("connect_timeout", file.connect_timeout) {
-            self.connect_timeout = v.duration(MAX_CONNECT_TIMEOUT)?;
-        }
-        if let Some(v) = at("request_timeout", file.request_timeout) {
-            self.request_timeout = v.duration(MAX_REQUEST_TIMEOUT)?;
-        }
-        if let Some(v) = at("retry_budget", file.retry_budget) {
-            self.retry_budget = v.duration(MAX_RETRY_BUDGET)?;
-        }
-        if let Some(v) = at("kubelet_cache_duration", file.kubelet_cache_duration) {
-            self.kubelet_cache_duration = v.duration(MAX_KUBELET_CACHE_DURATION)?;
-        }
-        if let Some(v) = at("failure_backoff", file.failure_backoff) {
-            self.failure_backoff = v.duration(MAX_FAILURE_BACKOFF)?;
-        }
-        if let Some(v) = at("api_path", file.api_path) {
-            self.api_path = parse_api_path(v.string()?, v.source)?;
-        }
-        if let Some(v) = at("revalidate_after", file.revalidate_after) {
-            self.revalidate_after = v.duration_or_never()?;
-        }
-        if let Some(v) = at("rotate_after", file.rotate_after) {
-            self.rotate_after = v.duration_or_never()?;
-        }
-        if let Some(v) = at("rotate_grace", file.rotate_grace) {
-            self.rotate_grace = v.duration(MAX_ROTATE_GRACE)?;
-        }
-        if let Some(v) = at("log_file", file.log_file) {
-            let path = PathBuf::from(parse_nonempty(v.string()?, v.source)?);
-            self.log_file = Some(resolve_log_file(&self.dir, path));
+        for setting in SETTINGS {
+            let Some(spanned) = file.get(setting.key) else {
+                continue;
+            };
+            let raw = Raw {
+                value: RawValue::File(spanned.get_ref().clone()),
+                source: Source::File {
+                    path,
+                    line: line_of(text, spanned.span().start),
+                    key: setting.key,
+                },
+            };
+            (setting.apply)(self, &raw)?;
         }
         Ok(())
     }
 
     fn apply_env(&mut self) -> Result<(), ConfigError> {
-        let from = Source::Env;
-        if let Some(v) = env::var(env::STORE) {
-            self.store = parse_store(&v, from(env::STORE))?;
-        }
-        if let Some(v) = env::var(env::REGISTRIES) {
-            self.registries = parse_registries(v.split(','), from(env::REGISTRIES))?;
-        }
-        if let Some(v) = env::var(env::API_URL) {
-            self.api_url = parse_api_url(&v, from(env::API_URL))?;
-        }
-        if let Some(v) = env::var(env::DEEPGRAM_PROJECT_ID) {
-            self.project_id = Some(v.trim().to_string());
-        }
-        if let Some(v) = env::var(env::SCOPES) {
-            self.scopes = parse_scopes(v.split(','), from(env::SCOPES))?;
-        }
-        if let Some(v) = env::var(env::COMMENT) {
-            self.comment = Some(parse_comment(&v, from(env::COMMENT))?);
-        }
-        if let Some(v) = env::var(env::PROVISION) {
-            self.provision = parse_provision(&v, from(env::PROVISION))?;
-        }
-        if let Some(v) = env::var(env::LOG_FILE) {
-            self.log_file = Some(resolve_log_file(&self.dir, PathBuf::from(v)));
-        }
-        for (name, max, slot) in [
-            (env::LOCK_TIMEOUT, MAX_LOCK_TIMEOUT, &mut self.lock_timeout),
-            (
-                env::CONNECT_TIMEOUT,
-                MAX_CONNECT_TIMEOUT,
-                &mut self.connect_timeout,
-            ),
-            (
-                env::REQUEST_TIMEOUT,
-                MAX_REQUEST_TIMEOUT,
-                &mut self.request_timeout,
-            ),
-            (env::RETRY_BUDGET, MAX_RETRY_BUDGET, &mut self.retry_budget),
-            (
-                env::FAILURE_BACKOFF,
-                MAX_FAILURE_BACKOFF,
-                &mut self.failure_backoff,
-            ),
-            (
-                env::KUBELET_CACHE_DURATION,
-                MAX_KUBELET_CACHE_DURATION,
-                &mut self.kubelet_cache_duration,
-            ),
-            (env::ROTATE_GRACE, MAX_ROTATE_GRACE, &mut self.rotate_grace),
-        ] {
-            if let Some(v) = env::var(name) {
-                *slot = parse_duration(&v, max, from(name))?;
-            }
-        }
-        if let Some(v) = env::var(env::API_PATH) {
-            self.api_path = parse_api_path(&v, from(env::API_PATH))?;
-        }
-        for (name, slot) in [
-            (env::REVALIDATE_AFTER, &mut self.revalidate_after),
-            (env::ROTATE_AFTER, &mut self.rotate_after),
-        ] {
-            if let Some(v) = env::var(name) {
-                *slot = parse_duration_or_never(&v, from(name))?;
+        for setting in SETTINGS {
+            if let Some(text) = env::var(setting.env) {
+                let raw = Raw {
+                    value: RawValue::Env(text),
+                    source: Source::Env(setting.env),
+                };
+                (setting.apply)(self, &raw)?;
             }
         }
         Ok(())
@@ -670,6 +746,72 @@ mod tests {
         let mut config = Config::defaults(PathBuf::from("/etc/dcd"));
         config.apply_text(toml, Path::new("/etc/dcd/config.toml"))?;
         Ok(config)
+    }
+
+    #[test]
+    fn every_setting_has_its_environment_variable_in_env_all() {
+        for setting in SETTINGS {
+            assert!(env::ALL.contains(&setting.env), "{}", setting.key);
+        }
+        let keys: std::collections::BTreeSet<_> = SETTINGS.iter().map(|s| s.key).collect();
+        assert_eq!(keys.len(), SETTINGS.len(), "a key declared twice");
+    }
+
+    #[test]
+    fn the_readme_configuration_table_is_the_settings_table() {
+        let readme = include_str!("../README.md");
+        let table = readme
+            .split("| key | values | default | environment variable |")
+            .nth(1)
+            .expect("the README has the configuration table");
+        let rows: Vec<Vec<&str>> = table
+            .lines()
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| line.trim_matches('|').split(" | ").map(str::trim).collect())
+            .collect();
+        let documented: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|row| (row[0], row[2], row[3].split(' ').next().unwrap()))
+            .collect();
+        let declared: Vec<(String, &str, String)> = SETTINGS
+            .iter()
+            .map(|s| (format!("`{}`", s.key), s.default, format!("`{}`", s.env)))
+            .collect();
+        let declared: Vec<(&str, &str, &str)> = declared
+            .iter()
+            .map(|(k, d, e)| (k.as_str(), *d, e.as_str()))
+            .collect();
+        assert_eq!(documented, declared);
+    }
+
+    #[test]
+    fn the_documented_defaults_are_the_defaults() {
+        let defaults = format!("{:?}", Config::defaults(PathBuf::from("/etc/dcd")));
+        for setting in SETTINGS {
+            // Only a value in backticks is one; `comment`'s names the host it is made from.
+            let Some(value) = setting
+                .default
+                .strip_prefix('`')
+                .and_then(|v| v.strip_suffix('`'))
+                .filter(|_| setting.key != "comment")
+            else {
+                continue;
+            };
+            let text = value
+                .trim_matches(['[', ']'])
+                .split(", ")
+                .map(|item| item.trim_matches('"'))
+                .collect::<Vec<_>>()
+                .join(",");
+            let mut config = Config::defaults(PathBuf::from("/etc/dcd"));
+            let raw = Raw {
+                value: RawValue::Env(text),
+                source: Source::Env(setting.env),
+            };
+            (setting.apply)(&mut config, &raw).unwrap();
+            assert_eq!(format!("{config:?}"), defaults, "{}", setting.key);
+        }
     }
 
     #[test]
