@@ -1,16 +1,16 @@
 //! docker-credential-deepgram: a Docker credential helper that provisions Deepgram self-hosted
 //! distribution credentials on first use and keeps them in the OS keychain.
 //!
-//! `main.rs` only calls [`app::main`]. The modules each own one job; see the README's
-//! "Architecture" section for the map.
+//! `main.rs` only calls [`app::main`]. The modules each own one job; the README's
+//! Development section ("Layout") is the map.
 
 pub mod app;
 pub mod calllog;
 pub mod cli;
+pub mod client_config;
 pub mod cmd;
 pub mod config;
-pub mod config_edit;
-pub mod configure;
+pub mod config_toml_edit;
 pub mod credential;
 pub mod deepgram;
 pub mod doctor;

@@ -13,8 +13,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::ConfigureArgs;
+use crate::client_config::{self, FilePlan, Held};
 use crate::config::Config;
-use crate::configure::{self, FilePlan, Held};
 use crate::env::{self, clients};
 use crate::error::Error;
 use crate::registry;
@@ -34,15 +34,17 @@ pub fn run(args: &ConfigureArgs, out: &mut impl Write) -> Result<(), Error> {
         return kubelet(args, &config, out);
     }
     let home = home()?;
-    let plan_options = configure::Options {
+    let plan_options = client_config::Options {
         force: args.force,
         undo: false,
     };
     let hosts = config.registry_hosts();
-    let mut state = configure::load_state(&config.dir).map_err(command_error)?;
-    let mut plans = configure::targets(&env::var, &home)
+    let mut state = client_config::load_state(&config.dir).map_err(command_error)?;
+    let mut plans = client_config::targets(&env::var, &home)
         .into_iter()
-        .map(|target| configure::plan(target, &hosts, &plan_options, &state, registry::canonical))
+        .map(|target| {
+            client_config::plan(target, &hosts, &plan_options, &state, registry::canonical)
+        })
         .collect::<Result<Vec<FilePlan>, _>>()
         .map_err(command_error)?;
     let dry_run = args.dry_run;
@@ -55,11 +57,11 @@ pub fn run(args: &ConfigureArgs, out: &mut impl Write) -> Result<(), Error> {
     }
     report(&plans, dry_run, false, out)?;
     let path = env::var(clients::PATH).unwrap_or_default();
-    if !configure::helper_on_path(&path) {
+    if !client_config::helper_on_path(&path) {
         writeln!(
             out,
             "warning: {} is not on PATH; Docker and podman look for it there: install it with ./install.sh or add its directory to PATH",
-            configure::HELPER_BINARY
+            client_config::HELPER_BINARY
         )
         .map_err(Error::Output)?;
     }
@@ -91,14 +93,14 @@ fn undo(args: &ConfigureArgs, out: &mut impl Write) -> Result<(), Error> {
         }
     };
     let home = home()?;
-    let options = configure::Options {
+    let options = client_config::Options {
         force: args.force,
         undo: true,
     };
-    let mut state = configure::load_state(&dir).map_err(command_error)?;
-    let plans = configure::targets(&env::var, &home)
+    let mut state = client_config::load_state(&dir).map_err(command_error)?;
+    let plans = client_config::targets(&env::var, &home)
         .into_iter()
-        .map(|target| configure::plan(target, &[], &options, &state, registry::canonical))
+        .map(|target| client_config::plan(target, &[], &options, &state, registry::canonical))
         .collect::<Result<Vec<FilePlan>, _>>()
         .map_err(command_error)?;
     if !plans
@@ -108,7 +110,7 @@ fn undo(args: &ConfigureArgs, out: &mut impl Write) -> Result<(), Error> {
         return writeln!(
             out,
             "nothing to undo: {} in {} records no change to these files",
-            configure::STATE_FILE,
+            client_config::STATE_FILE,
             dir.display()
         )
         .map_err(Error::Output);
@@ -123,12 +125,12 @@ fn undo(args: &ConfigureArgs, out: &mut impl Write) -> Result<(), Error> {
 /// failure on a later file leaves `--undo` able to remove exactly what was done.
 fn apply_recorded(
     dir: &Path,
-    state: &mut configure::State,
+    state: &mut client_config::State,
     plans: &[FilePlan],
 ) -> Result<(), Error> {
     let mut done: Vec<String> = Vec::new();
     for plan in plans {
-        configure::apply(plan).map_err(|err| partial_failure(err, &done))?;
+        client_config::apply(plan).map_err(|err| partial_failure(err, &done))?;
         let key = state_key(plan);
         let before = state.files.get(&key).cloned();
         match &plan.state {
@@ -136,7 +138,7 @@ fn apply_recorded(
             None => state.files.remove(&key),
         };
         if state.files.get(&state_key(plan)) != before.as_ref() || plan.changes_anything() {
-            configure::save_state(dir, state).map_err(|err| {
+            client_config::save_state(dir, state).map_err(|err| {
                 let mut changed = done.clone();
                 changed.push(format!("{} (not recorded)", plan.real_path.display()));
                 partial_failure(err, &changed)
@@ -184,7 +186,7 @@ fn state_key(plan: &FilePlan) -> String {
     plan.real_path.display().to_string()
 }
 
-fn partial_failure(err: configure::ConfigureError, done: &[String]) -> Error {
+fn partial_failure(err: client_config::ConfigureError, done: &[String]) -> Error {
     if done.is_empty() {
         return command_error(err);
     }
@@ -208,7 +210,7 @@ fn settle_plaintext(
     }
     if !migrate {
         for plan in plans.iter_mut() {
-            configure::settle_plaintext(plan, "", |_| None);
+            client_config::settle_plaintext(plan, "", |_| None);
         }
         return Ok(None);
     }
@@ -246,7 +248,7 @@ fn settle_plaintext(
         decided.insert((entry.file.clone(), entry.auths_key.clone()), held);
     }
     for plan in plans.iter_mut() {
-        configure::settle_plaintext(plan, &name, |entry| {
+        client_config::settle_plaintext(plan, &name, |entry| {
             decided
                 .get(&(entry.file.clone(), entry.auths_key.clone()))
                 .cloned()
@@ -336,7 +338,7 @@ fn kubelet(args: &ConfigureArgs, config: &Config, out: &mut impl Write) -> Resul
     let name = binary
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| configure::HELPER_BINARY.to_string());
+        .unwrap_or_else(|| client_config::HELPER_BINARY.to_string());
     let bin_dir = binary.parent().unwrap_or(Path::new("/usr/local/bin"));
     let hosts = config.registry_hosts();
     let yaml = crate::kubelet::render_provider_config(
@@ -380,7 +382,7 @@ fn kubelet(args: &ConfigureArgs, config: &Config, out: &mut impl Write) -> Resul
                 crate::files::write_atomic(target, bytes, 0o644)
             };
             if let Some(bytes) = existing {
-                write(&configure::backup_path(&path), &bytes).map_err(|err| {
+                write(&client_config::backup_path(&path), &bytes).map_err(|err| {
                     Error::Command(format!(
                         "configure: cannot back up {}: {err}",
                         path.display()
@@ -396,6 +398,6 @@ fn kubelet(args: &ConfigureArgs, config: &Config, out: &mut impl Write) -> Resul
     writeln!(out, "{instructions}").map_err(Error::Output)
 }
 
-fn command_error(err: configure::ConfigureError) -> Error {
+fn command_error(err: client_config::ConfigureError) -> Error {
     Error::Command(format!("configure: {err}"))
 }

@@ -67,7 +67,7 @@ pub fn login(args: &LoginArgs, stdin: &mut impl Read, out: &mut impl Write) -> R
     )
     .map_err(Error::Output)?;
     if let Some(id) = &chosen {
-        let path = crate::config_edit::set_string(&config.dir, "project_id", id)
+        let path = crate::config_toml_edit::set_string(&config.dir, "project_id", id)
             .map_err(|err| Error::Command(format!("login: {err}")))?;
         writeln!(
             out,

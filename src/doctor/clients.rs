@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::{Check, Context};
-use crate::configure::{HELPER_SUFFIX, Held};
+use crate::client_config::{HELPER_SUFFIX, Held};
 use crate::env::clients::{DOCKER_CONFIG, REGISTRY_AUTH_FILE, XDG_CONFIG_HOME};
 use crate::registry::canonical;
 use crate::secret::Secret;
@@ -172,7 +172,7 @@ fn plaintext_fix(
     else {
         return configure.to_string();
     };
-    let Ok(Some((username, secret))) = crate::configure::plaintext(value) else {
+    let Ok(Some((username, secret))) = crate::client_config::plaintext(value) else {
         return format!(
             "delete `auths[\"{auths_key}\"]` from {} by hand: it cannot be read, and the helper answers for {registry}",
             path.display()

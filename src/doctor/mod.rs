@@ -17,8 +17,8 @@ pub mod store;
 
 use std::path::PathBuf;
 
+use crate::client_config::Held;
 use crate::config::Config;
-use crate::configure::Held;
 use crate::store::{Store, StoredCredential};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
