@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
-pub const NAME: &str = "docker-credential-deepgram";
+pub use crate::NAME;
 
 /// The commands Docker and friends call; `app` answers them without clap.
 pub const PROTOCOL_COMMANDS: [&str; 5] = ["get", "store", "erase", "list", "version"];

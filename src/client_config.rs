@@ -27,8 +27,6 @@ use crate::secret::Secret;
 
 /// The suffix clients append to `docker-credential-`.
 pub const HELPER_SUFFIX: &str = "deepgram";
-/// The executable clients look for on their PATH.
-pub const HELPER_BINARY: &str = "docker-credential-deepgram";
 /// What configure added, per file, so that `--undo` removes exactly that.
 pub const STATE_FILE: &str = "configured.json";
 
@@ -525,7 +523,7 @@ pub fn save_state(dir: &Path, state: &State) -> Result<(), ConfigureError> {
 /// True when a `docker-credential-deepgram` executable is on this PATH.
 pub fn helper_on_path(path_variable: &str) -> bool {
     std::env::split_paths(path_variable).any(|dir| {
-        let candidate = dir.join(HELPER_BINARY);
+        let candidate = dir.join(crate::NAME);
         candidate.is_file() && is_executable(&candidate)
     })
 }
@@ -963,7 +961,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path_var = dir.path().display().to_string();
         assert!(!helper_on_path(&path_var));
-        let binary = dir.path().join(HELPER_BINARY);
+        let binary = dir.path().join(crate::NAME);
         std::fs::write(&binary, "#!/bin/sh\n").unwrap();
         #[cfg(unix)]
         {

@@ -631,7 +631,7 @@ pub fn config_dir() -> Result<PathBuf, ConfigError> {
         }
         return Ok(dir);
     }
-    directories::ProjectDirs::from("", "", "docker-credential-deepgram")
+    directories::ProjectDirs::from("", "", crate::NAME)
         .map(|dirs| dirs.config_dir().to_path_buf())
         .ok_or(ConfigError::NoConfigDir)
 }

@@ -4,6 +4,10 @@
 //! `main.rs` only calls [`app::main`]. The modules each own one job; the README's
 //! Development section ("Layout") is the map.
 
+/// The binary's name: what clients run (`docker-credential-<helper>`), the keychain service,
+/// the config directory's name and the prefix of every message.
+pub const NAME: &str = "docker-credential-deepgram";
+
 pub mod app;
 pub mod calllog;
 pub mod cli;

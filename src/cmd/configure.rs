@@ -61,7 +61,7 @@ pub fn run(args: &ConfigureArgs, out: &mut impl Write) -> Result<(), Error> {
         writeln!(
             out,
             "warning: {} is not on PATH; Docker and podman look for it there: install it with ./install.sh or add its directory to PATH",
-            client_config::HELPER_BINARY
+            crate::NAME
         )
         .map_err(Error::Output)?;
     }
@@ -338,7 +338,7 @@ fn kubelet(args: &ConfigureArgs, config: &Config, out: &mut impl Write) -> Resul
     let name = binary
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| client_config::HELPER_BINARY.to_string());
+        .unwrap_or_else(|| crate::NAME.to_string());
     let bin_dir = binary.parent().unwrap_or(Path::new("/usr/local/bin"));
     let hosts = config.registry_hosts();
     let yaml = crate::kubelet::render_provider_config(

@@ -51,7 +51,7 @@ pub fn run(stdin: &mut impl Read, out: &mut impl Write, call: &mut Call) -> Resu
         Outcome::NoApiKey(_) => {
             let binary = std::env::current_exe()
                 .map(|path| path.display().to_string())
-                .unwrap_or_else(|_| crate::client_config::HELPER_BINARY.to_string());
+                .unwrap_or_else(|_| crate::NAME.to_string());
             return Err(Error::Command(format!(
                 "kubelet: no Deepgram API key on this node to create credentials for {key}: save one with `{}`, or set {} in the provider config's env",
                 super::node_login_command(&config.dir, &binary),

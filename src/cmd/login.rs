@@ -20,7 +20,7 @@ use crate::store::Store;
 
 /// A key is 40 characters; anything near this is not a key.
 const MAX_KEY_INPUT: u64 = 64 * 1024;
-const BINARY: &str = "docker-credential-deepgram";
+use crate::NAME as BINARY;
 
 pub fn login(args: &LoginArgs, stdin: &mut impl Read, out: &mut impl Write) -> Result<(), Error> {
     let chosen = args

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Check, Context};
-use crate::client_config::HELPER_BINARY;
+use crate::NAME as HELPER_BINARY;
 
 pub fn checks(context: &Context) -> Vec<Check> {
     let this = std::env::current_exe().ok();

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::{Check, Options};
-use crate::client_config::HELPER_BINARY;
+use crate::NAME as HELPER_BINARY;
 
 /// Where `configure --kubelet` writes it by default.
 pub const DEFAULT_CONFIG: &str = "/etc/kubernetes/credential-provider.yaml";

@@ -24,7 +24,7 @@ use super::{BackendKind, SecretBackend, Slot, StoreError};
 use crate::secret::Secret;
 
 /// The keychain "service" under which every item of ours lives.
-pub const SERVICE: &str = "docker-credential-deepgram";
+pub const SERVICE: &str = crate::NAME;
 
 pub struct KeyringBackend {
     keychain: platform::Keychain,
