@@ -8,7 +8,7 @@ mod support;
 mod fake_deepgram;
 
 use fake_deepgram::FakeDeepgram;
-use support::TestEnv;
+use support::{STORE, TestEnv};
 
 fn point_at(env: &mut TestEnv, fake: &FakeDeepgram) {
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
@@ -20,6 +20,8 @@ fn point_at(env: &mut TestEnv, fake: &FakeDeepgram) {
 fn a_credential_in_an_unreachable_keychain_is_an_error_and_nothing_is_created() {
     let fake = FakeDeepgram::start();
     let mut env = TestEnv::keyring();
+    // `auto`, the default: what it does when the keychain it used is out of reach
+    env.unset(STORE);
     point_at(&mut env, &fake);
     env.get("quay.io").ok();
     assert_eq!(fake.creates(), 1);
@@ -54,6 +56,8 @@ fn a_credential_in_an_unreachable_keychain_is_an_error_and_nothing_is_created() 
 fn logout_removes_a_key_saved_in_the_fallback_file_and_status_names_that_file() {
     let fake = FakeDeepgram::start();
     let mut env = TestEnv::keyring();
+    // `auto`, the default: without a keychain, login falls back to the file store
+    env.unset(STORE);
     point_at(&mut env, &fake);
     env.unset("DEEPGRAM_API_KEY");
     // saved while no keychain was reachable: it lands in the 0600 file
