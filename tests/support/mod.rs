@@ -537,3 +537,53 @@ fn set_mode(path: &Path, mode: u32) {
 pub fn get_json(server: &str, user: &str, secret: &str) -> String {
     format!("{{\"ServerURL\":\"{server}\",\"Username\":\"{user}\",\"Secret\":\"{secret}\"}}\n")
 }
+
+/// A loopback port that refuses connections and that no other process can take meanwhile: a
+/// TCP socket bound to 127.0.0.1 but not listening (a connect gets RST, as from a closed port).
+/// [`ClosedPort::listen`] turns it into a listener on the same port, with no window between.
+pub struct ClosedPort {
+    socket: std::os::fd::OwnedFd,
+    pub port: u16,
+}
+
+impl ClosedPort {
+    pub fn new() -> ClosedPort {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        // SAFETY: plain socket calls on a descriptor this function owns from the start; the
+        // address structs are zeroed and sized for AF_INET.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            let socket = std::os::fd::OwnedFd::from_raw_fd(fd);
+            let mut addr: libc::sockaddr_in = std::mem::zeroed();
+            addr.sin_family = libc::AF_INET as libc::sa_family_t;
+            addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+            let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let raw = &mut addr as *mut libc::sockaddr_in as *mut libc::sockaddr;
+            assert_eq!(
+                libc::bind(socket.as_raw_fd(), raw, len),
+                0,
+                "bind: {}",
+                std::io::Error::last_os_error()
+            );
+            assert_eq!(libc::getsockname(socket.as_raw_fd(), raw, &mut len), 0);
+            ClosedPort {
+                socket,
+                port: u16::from_be(addr.sin_port),
+            }
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts listening on the held port.
+    pub fn listen(self) -> std::net::TcpListener {
+        use std::os::fd::AsRawFd;
+        // SAFETY: listen(2) on the bound socket this value owns.
+        let listening = unsafe { libc::listen(self.socket.as_raw_fd(), 16) };
+        assert_eq!(listening, 0, "listen: {}", std::io::Error::last_os_error());
+        std::net::TcpListener::from(self.socket)
+    }
+}
