@@ -8,10 +8,10 @@
 //! Prints medians and ratios. Not a test: it never fails on a slow machine, it reports.
 //! Only loopback and private sockets are used; every loop is bounded.
 
-#[path = "../tests/support/fake_deepgram.rs"]
-mod fake_deepgram;
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+use support::fake_deepgram;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

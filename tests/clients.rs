@@ -4,16 +4,14 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
 #[path = "support/registry.rs"]
 mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use fake_deepgram::FakeDeepgram;
 use registry::Registry;
+use support::fake_deepgram::FakeDeepgram;
 use support::{BIN, Run, TestEnv, finish, get_json, mode, spawn_with_input};
 
 const ID: &str = "5a5a5a5a-0000-4000-8000-0000000000e2";
@@ -48,9 +46,7 @@ impl Machine {
                 std::env::var("PATH").unwrap()
             ),
         );
-        env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-        env.set("DEEPGRAM_API_KEY", &fake.api_key());
-        env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+        env.point_at(&fake);
         env.set("DOCKER_CREDENTIAL_DEEPGRAM_REGISTRIES", &registry.host());
         env.set(
             "DOCKER_CONFIG",

@@ -4,8 +4,6 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
 #[path = "support/quay.rs"]
 mod quay;
 #[path = "support/registry.rs"]
@@ -15,10 +13,10 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fake_deepgram::{FakeDeepgram, Fault};
 use quay::Quay;
 use registry::Registry;
 use serde_json::Value;
+use support::fake_deepgram::{FakeDeepgram, Fault};
 use support::{BIN, Run, TestEnv, finish, spawn_with_input};
 
 const ID: &str = "5a5a5a5a-0000-4000-8000-0000000000d0";
@@ -58,9 +56,7 @@ impl Machine {
                 std::env::var("PATH").unwrap()
             ),
         );
-        env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-        env.set("DEEPGRAM_API_KEY", &fake.api_key());
-        env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+        env.point_at(&fake);
         env.set("DOCKER_CREDENTIAL_DEEPGRAM_REGISTRIES", &host);
         let log = env.root.path().join("calls.log").display().to_string();
         env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOG_FILE", &log);

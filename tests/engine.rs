@@ -10,8 +10,6 @@ mod support;
 mod busybox_image;
 #[path = "support/dockerd.rs"]
 mod dockerd;
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
 #[path = "support/registry.rs"]
 mod registry;
 
@@ -20,8 +18,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use dockerd::Dockerd;
-use fake_deepgram::{FakeDeepgram, Fault};
 use registry::Registry;
+use support::fake_deepgram::{FakeDeepgram, Fault};
 use support::{BIN, TestEnv, files_containing};
 
 const ID: &str = "5a5a5a5a-0000-4000-8000-0000000000e9";
@@ -64,9 +62,7 @@ impl Machine {
                 std::env::var("PATH").unwrap()
             ),
         );
-        env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-        env.set("DEEPGRAM_API_KEY", &fake.api_key());
-        env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+        env.point_at(&fake);
         env.set("DOCKER_CREDENTIAL_DEEPGRAM_REGISTRIES", &registry.host());
         env.set(
             "DOCKER_CONFIG",

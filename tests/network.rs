@@ -4,8 +4,6 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
 #[path = "support/proxy.rs"]
 mod proxy;
 #[path = "support/tls.rs"]
@@ -14,8 +12,8 @@ mod tls;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use fake_deepgram::{FakeDeepgram, Fault};
 use proxy::ConnectProxy;
+use support::fake_deepgram::{FakeDeepgram, Fault};
 use support::{ClosedPort, Run, TestEnv};
 use tls::{API_HOST, TestCa};
 
@@ -25,9 +23,7 @@ const NOT_FOUND: &str = "credentials not found in native keychain\n";
 
 fn env_for(fake: &FakeDeepgram) -> TestEnv {
     let mut env = TestEnv::file_store();
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    env.point_at(fake);
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_CONNECT_TIMEOUT", "2s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_REQUEST_TIMEOUT", "5s");

@@ -3,13 +3,10 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
-
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use fake_deepgram::{FakeDeepgram, Fault, Shape};
+use support::fake_deepgram::{FakeDeepgram, Fault, Shape};
 use support::{ClosedPort, Run, TestEnv, finish, get_json};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
@@ -22,10 +19,9 @@ fn provisioning_env(fake: &FakeDeepgram) -> TestEnv {
     env
 }
 
+/// [`TestEnv::point_at`], with the quick retry settings the fault tests want.
 fn point_at(env: &mut TestEnv, fake: &FakeDeepgram) {
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    env.point_at(fake);
     // keep fault tests quick
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
     // fault tests try again at once (tests/network.rs covers the back-off)

@@ -12,6 +12,8 @@
 //! test with the signal and the tail of the daemon's log.
 #![allow(dead_code)]
 
+pub mod fake_deepgram;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -374,6 +376,21 @@ impl TestEnv {
             keyring: None,
             vars: Vec::new(),
         }
+    }
+
+    /// Points the helper at the loopback fake Deepgram API: its URL, its API key and its
+    /// project.
+    pub fn point_at(&mut self, fake: &fake_deepgram::FakeDeepgram) -> &mut TestEnv {
+        self.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
+        self.set("DEEPGRAM_API_KEY", &fake.api_key());
+        self.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+        self
+    }
+
+    /// This env, pointed at `fake` ([`TestEnv::point_at`]).
+    pub fn pointed_at(mut self, fake: &fake_deepgram::FakeDeepgram) -> TestEnv {
+        self.point_at(fake);
+        self
     }
 
     pub fn set(&mut self, name: &str, value: &str) {
