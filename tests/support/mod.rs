@@ -337,6 +337,8 @@ pub struct TestEnv {
     pub root: TempDir,
     pub keyring: Option<SecretService>,
     vars: Vec<(String, String)>,
+    /// [`TestEnv::machine`]: a directory holding only the helper, first on PATH.
+    helper_dir: Option<TempDir>,
 }
 
 impl TestEnv {
@@ -375,7 +377,52 @@ impl TestEnv {
             root,
             keyring: None,
             vars: Vec::new(),
+            helper_dir: None,
         }
+    }
+
+    /// A user's machine, the one builder the client, engine and doctor tests share: a real
+    /// keychain (`store = keyring`), the helper on PATH (a directory holding only it, first),
+    /// pointed at `fake`, provisioning for `registries`, and `DOCKER_CONFIG` in HOME.
+    pub fn machine(fake: &fake_deepgram::FakeDeepgram, registries: &str) -> TestEnv {
+        let mut env = TestEnv::keyring();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(BIN, dir.path().join("docker-credential-deepgram")).unwrap();
+        env.set(
+            "PATH",
+            &format!(
+                "{}:{}",
+                dir.path().display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        );
+        env.helper_dir = Some(dir);
+        env.point_at(fake);
+        env.set("DOCKER_CREDENTIAL_DEEPGRAM_REGISTRIES", registries);
+        let docker_config = env.home().join(".docker").display().to_string();
+        env.set("DOCKER_CONFIG", &docker_config);
+        env
+    }
+
+    /// The directory [`TestEnv::machine`] put first on PATH.
+    pub fn helper_dir(&self) -> &Path {
+        self.helper_dir
+            .as_ref()
+            .expect("TestEnv::machine puts the helper on PATH")
+            .path()
+    }
+
+    /// A client program (docker, skopeo, podman) with the environment the helper gets, so
+    /// that it finds this helper and this keychain.
+    pub fn client_command(&self, program: &str, args: &[&str]) -> Command {
+        let mut client = Command::new(program);
+        client.args(args).env_clear();
+        for (name, value) in self.command(&[]).get_envs() {
+            if let Some(value) = value {
+                client.env(name, value);
+            }
+        }
+        client
     }
 
     /// Points the helper at the loopback fake Deepgram API: its URL, its API key and its
