@@ -8,10 +8,10 @@
 //! Prints medians and ratios. Not a test: it never fails on a slow machine, it reports.
 //! Only loopback and private sockets are used; every loop is bounded.
 
-#[path = "../tests/support/fake_deepgram.rs"]
-mod fake_deepgram;
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+use support::fake_deepgram;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -109,8 +109,8 @@ fn verdict(met: bool) -> &'static str {
 
 /// Median wall times in ms of `a` and `b`, run alternately. A failed run ends the sampling
 /// (it is reported with what the command printed: e.g. gnome-keyring-daemon itself can abort
-/// under a long run of sessions, and D-Bus then activates an empty, locked one); the medians
-/// are of the pairs measured before it.
+/// under a long run of sessions, and the private bus activates no other, so every later call
+/// fails; see the README's testing section); the medians are of the pairs measured before it.
 fn interleaved(runs: usize, a: &mut Command, b: &mut Command, input: &[u8]) -> (f64, f64) {
     let mut times_a = Vec::with_capacity(runs);
     let mut times_b = Vec::with_capacity(runs);

@@ -6,12 +6,9 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
-
 use std::process::Command;
 
-use fake_deepgram::FakeDeepgram;
+use support::fake_deepgram::FakeDeepgram;
 use support::{Run, TestEnv, finish, spawn_with_input};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";

@@ -4,17 +4,15 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
 #[path = "support/registry.rs"]
 mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use fake_deepgram::FakeDeepgram;
 use registry::Registry;
-use support::{BIN, Run, TestEnv, finish, get_json, mode, spawn_with_input};
+use support::fake_deepgram::FakeDeepgram;
+use support::{Run, TestEnv, finish, get_json, mode, spawn_with_input};
 
 const ID: &str = "5a5a5a5a-0000-4000-8000-0000000000e2";
 const USERNAME: &str = "deepgram+5a5a5a5a-0000-4000-8000-0000000000e2";
@@ -27,8 +25,6 @@ struct Machine {
     env: TestEnv,
     fake: FakeDeepgram,
     registry: Registry,
-    /// Holds the directory that puts the helper on PATH.
-    _bin: tempfile::TempDir,
 }
 
 impl Machine {
@@ -37,25 +33,7 @@ impl Machine {
         registry.push_test_image("deepgram/self-hosted-api", USERNAME, SECRET);
         let fake = FakeDeepgram::start();
         fake.set_credential(ID, SECRET);
-        let bin = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(BIN, bin.path().join("docker-credential-deepgram")).unwrap();
-        let mut env = TestEnv::keyring();
-        env.set(
-            "PATH",
-            &format!(
-                "{}:{}",
-                bin.path().display(),
-                std::env::var("PATH").unwrap()
-            ),
-        );
-        env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-        env.set("DEEPGRAM_API_KEY", &fake.api_key());
-        env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
-        env.set("DOCKER_CREDENTIAL_DEEPGRAM_REGISTRIES", &registry.host());
-        env.set(
-            "DOCKER_CONFIG",
-            &env.home().join(".docker").display().to_string(),
-        );
+        let mut env = TestEnv::machine(&fake, &registry.host());
         env.set(
             "REGISTRY_AUTH_FILE",
             &env.home()
@@ -67,7 +45,6 @@ impl Machine {
             env,
             fake,
             registry,
-            _bin: bin,
         }
     }
 
@@ -81,14 +58,7 @@ impl Machine {
 
     /// A client program with the same environment the helper gets.
     fn client_command(&self, program: &str, args: &[&str]) -> Command {
-        let mut client = Command::new(program);
-        client.args(args).env_clear();
-        for (name, value) in self.env.command(&[]).get_envs() {
-            if let Some(value) = value {
-                client.env(name, value);
-            }
-        }
-        client
+        self.env.client_command(program, args)
     }
 
     fn client(&self, program: &str, args: &[&str]) -> Output {

@@ -4,20 +4,13 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
-
 use std::os::unix::fs::PermissionsExt;
 
-use fake_deepgram::FakeDeepgram;
+use support::fake_deepgram::FakeDeepgram;
 use support::{TestEnv, mode};
 
 fn provisioning_env(fake: &FakeDeepgram) -> TestEnv {
-    let mut env = TestEnv::file_store();
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
-    env
+    TestEnv::file_store().pointed_at(fake)
 }
 
 #[test]

@@ -3,13 +3,10 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
-
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use fake_deepgram::FakeDeepgram;
+use support::fake_deepgram::FakeDeepgram;
 use support::{Run, TestEnv, get_json, mode};
 
 /// `docker login quay.io` without a helper: base64 "alice:pw1".
@@ -22,11 +19,7 @@ fn configure(env: &TestEnv, args: &[&str]) -> Run {
 }
 
 fn provisioning_env(fake: &FakeDeepgram) -> TestEnv {
-    let mut env = TestEnv::file_store();
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
-    env
+    TestEnv::file_store().pointed_at(fake)
 }
 
 fn docker_config(env: &TestEnv) -> PathBuf {

@@ -19,17 +19,14 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fake_deepgram::FakeDeepgram;
 use serde_json::Value;
 use support::TestEnv;
+use support::fake_deepgram::FakeDeepgram;
 
 /// Kills per backend; both together make the 300 the README reports.
 const KILLS_PER_BACKEND: usize = 150;
@@ -158,9 +155,7 @@ fn run_backend(keychain: bool, rng: &mut Rng) -> Tally {
     } else {
         TestEnv::file_store()
     };
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    env.point_at(&fake);
     // the warnings about earlier unfinished creates are expected here
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOG", "off");
 

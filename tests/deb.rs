@@ -48,6 +48,32 @@ fn installed(binary: &Path, scratch: &Path, args: &[&str], stdin: &[u8]) -> Outp
     child.wait_with_output().unwrap()
 }
 
+/// Removes what `cargo test` sets for this test's own package (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`, ...). ring's build script declares `rerun-if-env-changed` on several of them,
+/// so with them set, this release build would differ from the one `install.sh`
+/// (tests/install.rs, which clears its environment) and CI's benchmark make, and ring and
+/// everything above it would be rebuilt in release for each (about 2 minutes on 2 cores).
+/// Without them, the three share one build.
+fn without_package_env(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+        {
+            command.env_remove(&*name);
+        }
+    }
+}
+
 #[test]
 fn cargo_deb_builds_a_package_that_installs_and_runs() {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -55,10 +81,13 @@ fn cargo_deb_builds_a_package_that_installs_and_runs() {
     let out_dir = scratch.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = run(Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    command
         .args(["deb", "--locked", "--output"])
         .arg(&out_dir)
-        .current_dir(manifest_dir));
+        .current_dir(manifest_dir);
+    without_package_env(&mut command);
+    let built = run(&mut command);
     let deb: PathBuf = std::fs::read_dir(&out_dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())

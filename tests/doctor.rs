@@ -4,8 +4,6 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
 #[path = "support/quay.rs"]
 mod quay;
 #[path = "support/registry.rs"]
@@ -15,10 +13,10 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fake_deepgram::{FakeDeepgram, Fault};
 use quay::Quay;
 use registry::Registry;
 use serde_json::Value;
+use support::fake_deepgram::{FakeDeepgram, Fault};
 use support::{BIN, Run, TestEnv, finish, spawn_with_input};
 
 const ID: &str = "5a5a5a5a-0000-4000-8000-0000000000d0";
@@ -34,47 +32,21 @@ struct Machine {
     /// Kept alive for the machine's lifetime.
     _registry: Option<Registry>,
     quay: Option<Quay>,
-    bin: tempfile::TempDir,
 }
 
 impl Machine {
     fn new(host: String, registry: Option<Registry>, quay: Option<Quay>) -> Machine {
         let fake = FakeDeepgram::start();
         fake.set_credential(ID, SECRET);
-        let bin = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(BIN, bin.path().join("docker-credential-deepgram")).unwrap();
-        let mut env = TestEnv::keyring();
-        // As the helper creates it; doctor warns about a wider one.
-        std::fs::set_permissions(
-            env.config_dir(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o700),
-        )
-        .unwrap();
-        env.set(
-            "PATH",
-            &format!(
-                "{}:{}",
-                bin.path().display(),
-                std::env::var("PATH").unwrap()
-            ),
-        );
-        env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-        env.set("DEEPGRAM_API_KEY", &fake.api_key());
-        env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
-        env.set("DOCKER_CREDENTIAL_DEEPGRAM_REGISTRIES", &host);
+        let mut env = TestEnv::machine(&fake, &host);
         let log = env.root.path().join("calls.log").display().to_string();
         env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOG_FILE", &log);
-        env.set(
-            "DOCKER_CONFIG",
-            &env.home().join(".docker").display().to_string(),
-        );
         Machine {
             env,
             fake,
             host,
             _registry: registry,
             quay,
-            bin,
         }
     }
 
@@ -142,14 +114,7 @@ impl Machine {
     }
 
     fn client_command(&self, program: &str, args: &[&str]) -> Command {
-        let mut client = Command::new(program);
-        client.args(args).env_clear();
-        for (name, value) in self.env.command(&[]).get_envs() {
-            if let Some(value) = value {
-                client.env(name, value);
-            }
-        }
-        client
+        self.env.client_command(program, args)
     }
 }
 
@@ -216,7 +181,7 @@ fn a_healthy_setup_passes_every_check() {
         check(&report, "path")["detail"]
             .as_str()
             .unwrap()
-            .contains(&machine.bin.path().display().to_string())
+            .contains(&machine.env.helper_dir().display().to_string())
     );
     assert_eq!(
         machine

@@ -10,19 +10,17 @@ mod support;
 mod busybox_image;
 #[path = "support/dockerd.rs"]
 mod dockerd;
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
 #[path = "support/registry.rs"]
 mod registry;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use dockerd::Dockerd;
-use fake_deepgram::{FakeDeepgram, Fault};
 use registry::Registry;
-use support::{BIN, TestEnv, files_containing};
+use support::fake_deepgram::{FakeDeepgram, Fault};
+use support::{TestEnv, files_containing};
 
 const ID: &str = "5a5a5a5a-0000-4000-8000-0000000000e9";
 const USERNAME: &str = "deepgram+5a5a5a5a-0000-4000-8000-0000000000e9";
@@ -39,8 +37,6 @@ struct Machine {
     fake: FakeDeepgram,
     registry: Registry,
     engine: Dockerd,
-    /// Holds the directory that puts the helper on PATH.
-    _bin: tempfile::TempDir,
 }
 
 impl Machine {
@@ -53,32 +49,13 @@ impl Machine {
         let fake = FakeDeepgram::start();
         fake.set_credential(ID, SECRET);
         let engine = Dockerd::start();
-        let bin = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(BIN, bin.path().join("docker-credential-deepgram")).unwrap();
-        let mut env = TestEnv::keyring();
-        env.set(
-            "PATH",
-            &format!(
-                "{}:{}",
-                bin.path().display(),
-                std::env::var("PATH").unwrap()
-            ),
-        );
-        env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-        env.set("DEEPGRAM_API_KEY", &fake.api_key());
-        env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
-        env.set("DOCKER_CREDENTIAL_DEEPGRAM_REGISTRIES", &registry.host());
-        env.set(
-            "DOCKER_CONFIG",
-            &env.home().join(".docker").display().to_string(),
-        );
+        let mut env = TestEnv::machine(&fake, &registry.host());
         env.set("DOCKER_HOST", &engine.host());
         let machine = Machine {
             env,
             fake,
             registry,
             engine,
-            _bin: bin,
         };
         let configured = machine.env.run(&["configure"], b"");
         assert_eq!(configured.code, 0, "{configured:?}");
@@ -98,13 +75,7 @@ impl Machine {
 
     /// Starts the docker CLI with the environment the helper gets, its output going to files.
     fn spawn_docker(&self, args: &[&str]) -> Running {
-        let mut docker = Command::new("docker");
-        docker.args(args).env_clear();
-        for (name, value) in self.env.command(&[]).get_envs() {
-            if let Some(value) = value {
-                docker.env(name, value);
-            }
-        }
+        let mut docker = self.env.client_command("docker", args);
         let logs = tempfile::tempdir_in(self.env.root.path()).unwrap();
         let stdout = logs.path().join("stdout");
         let stderr = logs.path().join("stderr");

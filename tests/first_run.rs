@@ -4,11 +4,8 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
-
-use fake_deepgram::FakeDeepgram;
 use support::TestEnv;
+use support::fake_deepgram::FakeDeepgram;
 
 const SECOND: &str = "22222222-2222-4222-8222-222222222222";
 const THIRD: &str = "33333333-3333-4333-8333-333333333333";

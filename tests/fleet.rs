@@ -6,22 +6,16 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
-
 use std::time::Duration;
 
-use fake_deepgram::{FakeDeepgram, Fault};
 use serde_json::Value;
+use support::fake_deepgram::{FakeDeepgram, Fault};
 use support::{Run, TestEnv};
 
 /// A file-store environment pointed at `fake` with its valid key and project, every `get` due
 /// for a check.
 fn fleet_env(fake: &FakeDeepgram) -> TestEnv {
-    let mut env = TestEnv::file_store();
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    let mut env = TestEnv::file_store().pointed_at(fake);
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_REVALIDATE_AFTER", "0s");

@@ -4,13 +4,12 @@
 //! `--uninstall` forgets the key and says what remains; `--uninstall --purge` erases it all,
 //! even after the binary is gone.
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use fake_deepgram::FakeDeepgram;
+use support::fake_deepgram::FakeDeepgram;
 
 fn install(home: &Path, prefix: &Path, args: &[&str]) -> Output {
     install_with(home, prefix, args, &[])

@@ -3,7 +3,12 @@
 
 mod support;
 
-use support::{SecretService, TestEnv, finish, get_json, mode};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use support::{BIN, STORE, SecretService, TestEnv, finish, get_json, mode, spawn_with_input};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 
@@ -294,4 +299,77 @@ fn an_item_stored_by_an_earlier_version_is_still_answered_and_erased_when_the_in
     env.run(&["erase"], b"quay.io").ok();
     assert_eq!(env.get("quay.io").stdout, NOT_FOUND);
     assert!(!keyring.items().contains("old-secret"));
+}
+
+/// The harness cannot lie: a keyring that dies mid-run (here SIGTRAP, what a GLib `g_error()`
+/// raises) fails the test with the signal and the daemon's log, the helper with `store =
+/// keyring` fails too instead of falling back to the file store, and the private bus activates
+/// no other keyring, so nothing appears under the runner's real HOME.
+#[test]
+fn a_keyring_that_dies_mid_run_fails_the_harness_with_the_signal_and_its_log() {
+    let real_keyrings = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+        .join(".local/share/keyrings");
+    let before = listing(&real_keyrings);
+
+    let mut env = TestEnv::keyring();
+    env.store("quay.io", "alice", "pw").ok();
+    let keyring = env.keyring.as_ref().unwrap();
+    let pid = i32::try_from(keyring.keyring_pid()).unwrap();
+    // SAFETY: kill(2) on the pid of a child this test owns and has not reaped.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTRAP) }, 0);
+    assert!(keyring.wait_for_death(Duration::from_secs(10)));
+
+    let failure = std::panic::catch_unwind(AssertUnwindSafe(|| env.get("quay.io")))
+        .expect_err("the harness fails a test whose keyring died");
+    let message = failure
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("killed by signal 5 (SIGTRAP"), "{message}");
+    assert!(message.contains("keyring.log ---"), "{message}");
+    assert!(
+        message.contains("gnome-keyring-daemon") && message.contains("DEBUG"),
+        "the log's tail, G_MESSAGES_DEBUG=all: {message}"
+    );
+
+    // The helper itself, run past the harness: an error, not the file store.
+    let keyring = env.keyring.take().unwrap();
+    let mut command = Command::new(BIN);
+    command
+        .arg("get")
+        .env_clear()
+        .envs(keyring.env())
+        .env(STORE, "keyring")
+        .env("DOCKER_CREDENTIAL_DEEPGRAM_CONFIG_DIR", env.config_dir());
+    let run = finish(spawn_with_input(&mut command, b"quay.io"));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("keychain"), "{run:?}");
+    assert!(!env.config_dir().join("credentials.json").exists());
+    assert!(!keyring.name_has_owner(), "no keyring was activated");
+    drop(keyring);
+
+    assert_eq!(
+        listing(&real_keyrings),
+        before,
+        "{} is untouched",
+        real_keyrings.display()
+    );
+}
+
+/// Names, sizes and modification times under `dir`; `None` if it does not exist.
+fn listing(dir: &Path) -> Option<Vec<(String, u64, SystemTime)>> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|entry| {
+            let meta = entry.metadata().unwrap();
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                meta.len(),
+                meta.modified().unwrap(),
+            )
+        })
+        .collect();
+    entries.sort();
+    Some(entries)
 }

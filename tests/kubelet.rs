@@ -3,8 +3,6 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
 #[path = "support/registry.rs"]
 mod registry;
 
@@ -13,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use fake_deepgram::{FakeDeepgram, Fault};
+use support::fake_deepgram::{FakeDeepgram, Fault};
 use support::{BIN, Run, finish, mode, spawn_with_input};
 
 const VERSIONS: [&str; 3] = [

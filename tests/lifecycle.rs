@@ -4,20 +4,15 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
-
 use std::time::{Duration, Instant};
 
-use fake_deepgram::{FakeDeepgram, Fault};
+use support::fake_deepgram::{FakeDeepgram, Fault};
 use support::{Run, TestEnv};
 
 /// A keychain-backed environment pointed at `fake` with its valid key and project.
 fn lifecycle_env(fake: &FakeDeepgram) -> TestEnv {
     let mut env = TestEnv::keyring();
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    env.point_at(fake);
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
     env

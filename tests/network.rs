@@ -4,8 +4,6 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
 #[path = "support/proxy.rs"]
 mod proxy;
 #[path = "support/tls.rs"]
@@ -14,9 +12,9 @@ mod tls;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use fake_deepgram::{FakeDeepgram, Fault};
 use proxy::ConnectProxy;
-use support::{Run, TestEnv};
+use support::fake_deepgram::{FakeDeepgram, Fault};
+use support::{ClosedPort, Run, TestEnv};
 use tls::{API_HOST, TestCa};
 
 const CREATE_PATH: &str = "/self-hosted/distribution/credentials";
@@ -25,9 +23,7 @@ const NOT_FOUND: &str = "credentials not found in native keychain\n";
 
 fn env_for(fake: &FakeDeepgram) -> TestEnv {
     let mut env = TestEnv::file_store();
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    env.point_at(fake);
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_CONNECT_TIMEOUT", "2s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_REQUEST_TIMEOUT", "5s");
@@ -292,16 +288,21 @@ fn no_proxy_sends_the_host_direct() {
     let fake = FakeDeepgram::start_tls(ca.server.clone());
     let proxy = ConnectProxy::start(fake.port());
     let mut env = proxied_env(&fake, &ca, &proxy);
-    env.set("NO_PROXY", &format!("example.org, {API_HOST}"));
+    // TEST-NET-1 (RFC 5737) by address: no resolver is asked, and nothing answers there, so
+    // the direct connect fails within the connect timeout. Through the proxy it would have
+    // reached the fake.
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", "https://192.0.2.1");
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_CONNECT_TIMEOUT", "1s");
+    env.set("NO_PROXY", "example.org, 192.0.2.1");
     let started = Instant::now();
     let run = env.get("quay.io");
-    // Direct, the name does not resolve: Docker's not-found, and why on stderr.
+    // Direct, nothing answers: Docker's not-found, and why on stderr.
     assert_eq!(run.stdout, NOT_FOUND, "{run:?}");
     assert!(
-        run.stderr.contains("cannot reach the Deepgram API"),
+        run.stderr.contains("cannot reach the Deepgram API") && run.stderr.contains("192.0.2.1"),
         "{run:?}"
     );
-    assert_eq!(proxy.tunnels(), 0);
+    assert_eq!(proxy.tunnels(), 0, "{:?}", proxy.targets());
     assert!(fake.requests().is_empty());
     assert!(started.elapsed() < Duration::from_secs(30));
 }
@@ -320,23 +321,12 @@ fn a_loopback_api_never_goes_through_the_proxy() {
 
 // --- outages ---------------------------------------------------------------------------------
 
-/// A loopback port with nothing listening.
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    port
-}
-
 #[test]
 fn a_closed_api_port_costs_about_the_connect_timeout_once() {
     let fake = FakeDeepgram::start();
     let mut env = env_for(&fake);
-    let port = closed_port();
-    env.set(
-        "DOCKER_CREDENTIAL_DEEPGRAM_API_URL",
-        &format!("http://127.0.0.1:{port}"),
-    );
+    let closed = ClosedPort::new();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &closed.url());
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_CONNECT_TIMEOUT", "1s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "30s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "60s");
@@ -353,7 +343,7 @@ fn a_closed_api_port_costs_about_the_connect_timeout_once() {
 
     // Within the back-off: the same answer, and nothing connects. A listener on the port now
     // proves it: a request would reach it.
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let listener = closed.listen();
     listener.set_nonblocking(true).unwrap();
     let again = env.get("quay.io");
     assert_eq!(again.stdout, NOT_FOUND, "{again:?}");

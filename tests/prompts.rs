@@ -5,9 +5,6 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
-
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -15,8 +12,8 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use fake_deepgram::{FakeDeepgram, Fault};
 use support::TestEnv;
+use support::fake_deepgram::{FakeDeepgram, Fault};
 
 /// A pseudo-terminal pair: the master (ours) and the slave (the helper's terminal).
 fn openpty() -> (OwnedFd, OwnedFd) {
@@ -148,10 +145,7 @@ impl Terminal {
 }
 
 fn provisioned(fake: &FakeDeepgram) -> TestEnv {
-    let mut env = TestEnv::file_store();
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    let mut env = TestEnv::file_store().pointed_at(fake);
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_ROTATE_GRACE", "0s");
     env.get("quay.io").ok();

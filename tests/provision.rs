@@ -3,15 +3,11 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
-
-use std::net::TcpListener;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use fake_deepgram::{FakeDeepgram, Fault, Shape};
-use support::{Run, TestEnv, finish, get_json};
+use support::fake_deepgram::{FakeDeepgram, Fault, Shape};
+use support::{ClosedPort, Run, TestEnv, finish, get_json};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 const CREATE_PATH: &str = "/self-hosted/distribution/credentials";
@@ -23,22 +19,20 @@ fn provisioning_env(fake: &FakeDeepgram) -> TestEnv {
     env
 }
 
+/// [`TestEnv::point_at`], with the quick retry settings the fault tests want.
 fn point_at(env: &mut TestEnv, fake: &FakeDeepgram) {
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    env.point_at(fake);
     // keep fault tests quick
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
     // fault tests try again at once (tests/network.rs covers the back-off)
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
 }
 
-/// A loopback port with nothing listening.
-fn closed_port_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
+/// A loopback port with nothing listening, held so that nothing else takes it meanwhile.
+fn closed_port_url() -> (ClosedPort, String) {
+    let closed = ClosedPort::new();
+    let url = closed.url();
+    (closed, url)
 }
 
 fn spawn_get(env: &TestEnv, server: &str) -> Child {
@@ -163,7 +157,8 @@ fn a_stored_credential_answers_with_no_request_and_no_network() {
     first.ok();
     let requests = fake.requests().len();
 
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &closed_port_url());
+    let (_closed, url) = closed_port_url();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &url);
     for spelling in ["quay.io", "quay.io:443", "https://QUAY.io"] {
         let again = env.get(spelling);
         assert_eq!(again.code, 0, "{again:?}");
@@ -507,7 +502,8 @@ fn an_unreachable_api_is_not_found_with_the_reason_on_stderr() {
     // Public images still pull anonymously; tests/network.rs times it and the back-off.
     let fake = FakeDeepgram::start();
     let mut env = provisioning_env(&fake);
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &closed_port_url());
+    let (_closed, url) = closed_port_url();
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &url);
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "1s");
     let run = env.get("quay.io");
     assert_eq!((run.code, run.stdout.as_str()), (1, NOT_FOUND), "{run:?}");
@@ -521,12 +517,20 @@ fn an_unreachable_api_is_not_found_with_the_reason_on_stderr() {
 fn plain_http_to_a_remote_host_is_refused_before_sending_the_key() {
     let fake = FakeDeepgram::start();
     let mut env = provisioning_env(&fake);
-    env.set(
-        "DOCKER_CREDENTIAL_DEEPGRAM_API_URL",
-        "http://api.deepgram.com",
-    );
+    // TEST-NET-1 (RFC 5737) by address: no resolver, and no host answers there. A connect
+    // would hang until the connect timeout; the rule refuses before any.
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", "http://192.0.2.1");
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_CONNECT_TIMEOUT", "30s");
+    let started = Instant::now();
     let run = env.get("quay.io");
     assert_error(&run, &["plain http", "https://"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused without a connect: {:?}",
+        started.elapsed()
+    );
+    assert!(fake.requests().is_empty());
+    assert!(env.files_containing(&fake.api_key()).is_empty());
 }
 
 #[test]

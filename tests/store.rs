@@ -4,23 +4,16 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
-
-use fake_deepgram::FakeDeepgram;
-use support::TestEnv;
-
-fn point_at(env: &mut TestEnv, fake: &FakeDeepgram) {
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
-}
+use support::fake_deepgram::FakeDeepgram;
+use support::{STORE, TestEnv};
 
 #[test]
 fn a_credential_in_an_unreachable_keychain_is_an_error_and_nothing_is_created() {
     let fake = FakeDeepgram::start();
     let mut env = TestEnv::keyring();
-    point_at(&mut env, &fake);
+    // `auto`, the default: what it does when the keychain it used is out of reach
+    env.unset(STORE);
+    env.point_at(&fake);
     env.get("quay.io").ok();
     assert_eq!(fake.creates(), 1);
 
@@ -54,7 +47,9 @@ fn a_credential_in_an_unreachable_keychain_is_an_error_and_nothing_is_created() 
 fn logout_removes_a_key_saved_in_the_fallback_file_and_status_names_that_file() {
     let fake = FakeDeepgram::start();
     let mut env = TestEnv::keyring();
-    point_at(&mut env, &fake);
+    // `auto`, the default: without a keychain, login falls back to the file store
+    env.unset(STORE);
+    env.point_at(&fake);
     env.unset("DEEPGRAM_API_KEY");
     // saved while no keychain was reachable: it lands in the 0600 file
     let keyring = env.keyring.take();

@@ -14,17 +14,14 @@
 
 mod support;
 
-#[path = "support/fake_deepgram.rs"]
-mod fake_deepgram;
-
 use std::io::BufRead;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use fake_deepgram::FakeDeepgram;
 use serde_json::Value;
+use support::fake_deepgram::FakeDeepgram;
 use support::{Run, files_containing, finish, get_json, spawn_with_input};
 use tempfile::TempDir;
 

@@ -1,10 +1,10 @@
-//! A real registry for the end-to-end tests: Debian's `docker-registry` on a free loopback
-//! port with htpasswd (bcrypt) auth, and a one-layer OCI image written by hand for skopeo to
+//! A real registry for the end-to-end tests: Debian's `docker-registry` on a loopback port it
+//! picks itself, with htpasswd (bcrypt) auth, and a one-layer OCI image written by hand for skopeo to
 //! push into it. Killed on drop.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,23 +27,32 @@ impl Registry {
             .expect("htpasswd is installed (apt-get install apache2-utils)");
         assert!(htpasswd.status.success());
         std::fs::write(dir.path().join("htpasswd"), &htpasswd.stdout).unwrap();
-        let port = free_port();
+        // Port 0: the registry binds a free port itself and logs it, so no other process can
+        // take the port between our choice and its bind. The realm names this instance, so
+        // the readiness check cannot mistake another server's 401 for ours.
         let config = format!(
-            "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {root}}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\nauth: {{htpasswd: {{realm: test-realm, path: {htpasswd}}}}}\n",
+            "version: 0.1\nlog: {{level: info, formatter: text}}\nstorage: {{filesystem: {{rootdirectory: {root}}}}}\nhttp: {{addr: \"127.0.0.1:0\"}}\nauth: {{htpasswd: {{realm: {realm}, path: {htpasswd}}}}}\n",
             root = dir.path().join("data").display(),
+            realm = realm(dir.path()),
             htpasswd = dir.path().join("htpasswd").display(),
         );
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
         let child = Command::new("docker-registry")
             .arg("serve")
             .arg(dir.path().join("config.yml"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("docker-registry is installed (apt-get install docker-registry)");
-        let registry = Registry { dir, child, port };
-        registry.wait_until_listening();
+        let mut registry = Registry {
+            dir,
+            child,
+            port: 0,
+        };
+        registry.port = registry.wait_for_port();
+        registry.wait_until_ready();
         registry
     }
 
@@ -52,7 +61,34 @@ impl Registry {
         format!("127.0.0.1:{}", self.port)
     }
 
-    fn wait_until_listening(&self) {
+    /// The port the registry logged (`listening on 127.0.0.1:PORT`), waited for (bounded).
+    fn wait_for_port(&mut self) -> u16 {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let log = self.log();
+            if let Some(port) = log
+                .split("listening on 127.0.0.1:")
+                .nth(1)
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|digits| digits.parse().ok())
+            {
+                return port;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("docker-registry exited ({status}) before listening:\n{log}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "docker-registry never said where it listens:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits (bounded) until `GET /v2/` answers with this registry's own challenge: a 401
+    /// naming its unique realm.
+    fn wait_until_ready(&self) {
+        let challenge = format!("Basic realm=\"{}\"", realm(self.dir.path()));
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
@@ -61,18 +97,26 @@ impl Registry {
                 if stream.write_all(request.as_bytes()).is_ok() {
                     let mut answer = String::new();
                     let _ = stream.read_to_string(&mut answer);
-                    if answer.starts_with("HTTP/1.0 401") || answer.starts_with("HTTP/1.1 401") {
+                    if (answer.starts_with("HTTP/1.0 401") || answer.starts_with("HTTP/1.1 401"))
+                        && answer.contains(&challenge)
+                    {
                         return;
                     }
                 }
             }
             assert!(
                 Instant::now() < deadline,
-                "docker-registry did not start on {}",
-                self.port
+                "docker-registry did not answer with {challenge} on {}:\n{}",
+                self.port,
+                self.log()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// What the registry wrote to stderr.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
     /// Pushes a tiny one-layer image as `<repo>:latest`, with explicit credentials.
@@ -95,19 +139,30 @@ impl Registry {
     }
 }
 
+/// A realm unique to one registry (its temp dir's name).
+fn realm(dir: &Path) -> String {
+    format!(
+        "test-realm-{}",
+        dir.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .trim_start_matches('.')
+    )
+}
+
 impl Drop for Registry {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.log();
+            let lines: Vec<&str> = log.lines().collect();
+            eprintln!(
+                "--- docker-registry's log, last lines ---\n{}",
+                lines[lines.len().saturating_sub(20)..].join("\n")
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// An OCI image layout with one empty tar layer: the smallest image skopeo will copy.
