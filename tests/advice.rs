@@ -189,7 +189,9 @@ fn store_keyring_without_a_keychain_then_store_file() {
 
 #[test]
 fn a_credential_in_a_keychain_this_process_cannot_reach_then_the_session_bus() {
-    let env = TestEnv::keyring();
+    let mut env = TestEnv::keyring();
+    // `auto`, the default: the case is a process that cannot reach the keychain.
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "auto");
     env.store("quay.io", "robot", "s3cr3t-advice").ok();
     let mut cron = env.command(&["get"]);
     cron.env_remove("DBUS_SESSION_BUS_ADDRESS");
@@ -515,6 +517,8 @@ fn the_not_on_path_warning_and_the_call_log_warning_go_once_their_advice_is_foll
 fn a_key_saved_in_a_keychain_this_process_cannot_reach_is_named_by_get_then_the_session_bus() {
     let fake = FakeDeepgram::start();
     let mut env = provisioning(TestEnv::keyring(), &fake);
+    // `auto`, the default: the case is a process that cannot reach the keychain.
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "auto");
     env.unset("DEEPGRAM_API_KEY");
     env.run(&["login"], fake.api_key().as_bytes()).ok();
     // cron, `su -`: no session bus, so no keychain and no key.

@@ -132,7 +132,7 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
         );
         for (op, least) in [
             (Op::Store, 20),
-            (Op::Erase, 20),
+            (Op::Erase, 12),
             (Op::ProvisioningGet, 20),
             (Op::Rotate, 8),
             (Op::Prune, 2),

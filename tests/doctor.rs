@@ -750,6 +750,8 @@ fn an_immutable_lock_file_fails_the_config_dir_check_until_cleared() {
 #[test]
 fn a_key_in_an_unreachable_keychain_is_not_no_key_and_each_fix_works() {
     let mut machine = Machine::healthy();
+    // `auto`, the default: the case is a keychain this process cannot use.
+    machine.env.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "auto");
     // The key saved by login, in the keychain, instead of the environment.
     machine.env.unset("DEEPGRAM_API_KEY");
     machine
@@ -913,6 +915,8 @@ impl Drop for KillOnDrop {
 #[test]
 fn the_locked_keychain_advice_unlocks_it_and_status_shows_what_it_can_meanwhile() {
     let mut machine = Machine::healthy();
+    // `auto`, the default: the case is a keychain this process cannot use.
+    machine.env.set("DOCKER_CREDENTIAL_DEEPGRAM_STORE", "auto");
     // The key saved by login, in the keychain that gets locked.
     machine.env.unset("DEEPGRAM_API_KEY");
     machine
@@ -976,6 +980,7 @@ fn the_locked_keychain_advice_unlocks_it_and_status_shows_what_it_can_meanwhile(
 
     // The advice, followed, as a person in that session would: the keychain is usable.
     follow_unlock_advice(&machine.env, &fix, "pw");
+    machine.env.keyring.as_ref().unwrap().handed_over();
     let _daemon = KillOnDrop(secrets_owner(&machine.env));
     let (run, report) = machine.doctor(&[]);
     assert_eq!(run.code, 0, "{report:#}");

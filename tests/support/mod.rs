@@ -127,6 +127,17 @@ impl SecretService {
         service
     }
 
+    /// A test replaced the daemon on purpose (`gnome-keyring-daemon --replace`, as the unlock
+    /// advice does): the one the harness started has handed the bus name over and exited, and
+    /// the test watches its replacement itself. Waits (bounded) for the old one to exit.
+    pub fn handed_over(&self) {
+        assert!(
+            self.wait_for_death(Duration::from_secs(5)),
+            "the replaced gnome-keyring-daemon did not exit"
+        );
+        self.keyring.lock().unwrap().take();
+    }
+
     /// Restarts gnome-keyring without unlocking: the `login` collection exists but is locked,
     /// as after a reboot with nobody logged in to a desktop.
     pub fn lock(&mut self) {
