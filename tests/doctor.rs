@@ -263,6 +263,32 @@ fn a_credential_deleted_in_the_project_fails_the_deepgram_check() {
 }
 
 #[test]
+fn a_not_found_that_is_not_the_apis_own_is_cannot_tell_not_gone() {
+    let machine = Machine::healthy();
+    // A gateway's plain-text 404 for the credential's route: `get` never believes it, and
+    // neither does doctor.
+    machine.fake.set_sticky_fault(
+        "GET",
+        &format!("/distribution/credentials/{ID}"),
+        Fault::Status {
+            status: 404,
+            headers: vec![],
+            body: "404 page not found".into(),
+            acted: false,
+        },
+    );
+    let (_, report) = machine.doctor(&[]);
+    let name = format!("deepgram {}", machine.host);
+    assert_eq!(status_of(&report, &name), "warn", "{report:#}");
+    let detail = check(&report, &name)["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(detail.contains("cannot tell"), "{detail}");
+    assert!(!detail.contains("no longer exists"), "{detail}");
+}
+
+#[test]
 fn a_rejected_api_key_fails_the_api_key_check() {
     let mut machine = Machine::healthy();
     machine.env.set(

@@ -432,3 +432,25 @@ fn a_proxy_that_resets_the_connect_before_any_tunnel_gives_not_found() {
     let status = env.run(&["status"], b"");
     assert!(!status.stdout.contains("unfinished"), "{status:?}");
 }
+
+#[test]
+fn ssl_cert_file_works_at_once_after_a_remembered_certificate_failure() {
+    let ca = TestCa::new();
+    let fake = FakeDeepgram::start_tls(ca.server.clone());
+    let mut env = env_for(&fake);
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "60s");
+    let untrusted = env.get("quay.io");
+    failed(&untrusted);
+    assert!(untrusted.stdout.contains("SSL_CERT_FILE="), "{untrusted:?}");
+    let replayed = env.get("quay.io");
+    failed(&replayed);
+    assert!(
+        replayed.stderr.contains("no request is made"),
+        "{replayed:?}"
+    );
+    // The error's own fix, applied: tried at once, not after the back-off.
+    env.set("SSL_CERT_FILE", &ca.ca_file());
+    let trusted = env.get("quay.io");
+    assert_eq!(trusted.code, 0, "{trusted:?}");
+    assert_eq!(fake.creates(), 1);
+}
