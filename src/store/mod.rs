@@ -703,6 +703,38 @@ pub(crate) mod tests {
         }
     }
 
+    #[test]
+    fn after_a_fallback_get_answers_the_credential_the_index_tracks() {
+        let dir = tempfile::tempdir().unwrap();
+        let keychain_dir = tempfile::tempdir().unwrap();
+        // What the keychain still holds (the old credential) and what the fallback file took.
+        let keychain = store_for_tests(
+            keychain_dir.path(),
+            Box::new(FileBackend::new(keychain_dir.path())),
+        );
+        keychain
+            .put("quay.io", "quay.io", &credential("old"), None)
+            .unwrap();
+        let file = store_for_tests(dir.path(), Box::new(FileBackend::new(dir.path())));
+        file.put("quay.io", "quay.io", &credential("new"), None)
+            .unwrap();
+        let store = Store {
+            dir: dir.path().to_path_buf(),
+            backend: Box::new(FileBackend::new(keychain_dir.path())),
+            fallback: Some(FileBackend::new(dir.path())),
+            unreachable_keychain: None,
+        };
+        // The index (written by the put into the file) names the file and the new username.
+        assert_eq!(store.get("quay.io").unwrap().unwrap().username, "new");
+        // Where the index names the keychain, the keychain answers.
+        store
+            .update_index(|index| {
+                index.entries.get_mut("quay.io").unwrap().backend = "keyring".into()
+            })
+            .unwrap();
+        assert_eq!(store.get("quay.io").unwrap().unwrap().username, "old");
+    }
+
     fn provisioned(id: &str, comment: &str) -> Provisioned {
         Provisioned {
             id: id.into(),
