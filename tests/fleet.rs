@@ -53,6 +53,20 @@ fn stored_id(env: &TestEnv) -> String {
         .to_string()
 }
 
+/// The `outcome=` of every line of a call log.
+fn outcomes(log: &str) -> Vec<&str> {
+    log.lines()
+        .map(|line| {
+            line.split(" outcome=")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+        })
+        .collect()
+}
+
 /// Every retiring record's deadline moved into the past.
 fn end_every_grace(env: &TestEnv) {
     edit_index(env, |index| {
@@ -291,17 +305,7 @@ fn eight_parallel_first_gets_log_exactly_one_created() {
     }
     assert_eq!(fake.creates(), 1);
     let text = std::fs::read_to_string(&log).unwrap();
-    let outcomes: Vec<&str> = text
-        .lines()
-        .map(|line| {
-            line.split(" outcome=")
-                .nth(1)
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-        })
-        .collect();
+    let outcomes = outcomes(&text);
     assert_eq!(outcomes.len(), 8, "{text}");
     assert_eq!(
         outcomes.iter().filter(|o| **o == "created").count(),
@@ -336,17 +340,7 @@ fn a_get_that_heals_or_rotates_says_so_in_the_log_and_names_the_new_id() {
     env.get("quay.io").ok();
     // A relative log_file lives in the config dir, never the working directory.
     let text = std::fs::read_to_string(env.config_dir().join("calls.log")).unwrap();
-    let outcomes: Vec<&str> = text
-        .lines()
-        .map(|line| {
-            line.split(" outcome=")
-                .nth(1)
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-        })
-        .collect();
+    let outcomes = outcomes(&text);
     assert_eq!(outcomes, ["created", "healed", "rotated"], "{text}");
 }
 

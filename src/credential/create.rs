@@ -184,20 +184,9 @@ fn remember_failure(
     err: CredentialError,
 ) -> Result<Outcome, CredentialError> {
     match &err {
-        CredentialError::Create(api) if matches!(**api, ApiError::Unreachable { .. }) => {
-            let hint = format!(
-                "{api}; answering not-found so that public images still pull, and {key} credentials are created once the API answers"
-            );
-            outage::remember(
-                &locked.config,
-                &locked.reach_fingerprint(),
-                key,
-                true,
-                &hint,
-            );
-            Ok(Outcome::Unavailable(hint))
-        }
-        CredentialError::Api(api) if matches!(**api, ApiError::Unreachable { .. }) => {
+        CredentialError::Create(api) | CredentialError::Api(api)
+            if matches!(**api, ApiError::Unreachable { .. }) =>
+        {
             let hint = format!(
                 "{api}; answering not-found so that public images still pull, and {key} credentials are created once the API answers"
             );
