@@ -3,7 +3,8 @@
 //!
 //! A line holds the time (RFC 3339, UTC), the pid, the calling program (the parent process's
 //! name: `docker`, `podman`, `skopeo`, `kubelet`...), the command, the canonical server, the
-//! outcome (`hit`, `created`, `not-found`, `ok` or `error: <kind>`) and the duration in ms.
+//! outcome (`hit`, `created`, `waited`, `healed`, `rotated`: `credential::How`; `not-found`,
+//! `ok`, or `error: <kind>` with the error's own kind) and the duration in ms.
 //! Promises: never a secret or an API key (only the values above are ever written); the file is
 //! created 0600; each line is built whole and written with one `write` on an `O_APPEND`
 //! descriptor, so parallel helpers never interleave. A log that cannot be written is a warning
@@ -75,7 +76,7 @@ fn error_kind(err: &Error) -> &'static str {
         Error::Store(_) | Error::Put(_) => "store",
         Error::Credential(err) | Error::Failed { source: err, .. } => err.kind(),
         Error::Api(_) => "api",
-        Error::Command(_) => "command",
+        Error::Command { kind, .. } => kind.as_str(),
         Error::Help(_) => "help",
         Error::Output(_) => "output",
     }

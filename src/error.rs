@@ -36,9 +36,10 @@ pub enum Error {
     },
     #[error(transparent)]
     Api(Box<crate::deepgram::ApiError>),
-    /// A human-facing command failed; the message says what to do.
-    #[error("{0}")]
-    Command(String),
+    /// A human-facing command failed; the message says what to do, the kind what went wrong
+    /// (for the call log).
+    #[error("{message}")]
+    Command { kind: CommandKind, message: String },
     /// `--help` of a human-facing command: not a failure; the text goes to stdout.
     #[error("{0}")]
     Help(String),
@@ -48,6 +49,55 @@ pub enum Error {
     Cli(String),
     #[error("cannot write the answer: {0}")]
     Output(std::io::Error),
+}
+
+/// What kind of failure a human command met, one word each in the call log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKind {
+    /// Options that do not fit together, or a value out of range.
+    Usage,
+    /// A refusal that protects the user (no confirmation, a secret to a terminal, a file that
+    /// is not ours to replace).
+    Refused,
+    /// Input that could not be read, or did not parse.
+    Input,
+    /// Reading or writing a file, or the terminal.
+    Io,
+    /// The environment lacks something (HOME, this binary's path).
+    Environment,
+    /// Docker's or podman's config files.
+    ClientConfig,
+    /// Nothing stored and nothing to provision.
+    NotProvisioned,
+    /// No API key where one is needed.
+    NoApiKey,
+    /// The Deepgram API.
+    Api,
+    /// The secret store.
+    Store,
+    /// Some of several operations failed (listed above the error).
+    Partial,
+    /// doctor found failing checks.
+    Checks,
+}
+
+impl CommandKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandKind::Usage => "usage",
+            CommandKind::Refused => "refused",
+            CommandKind::Input => "input",
+            CommandKind::Io => "io",
+            CommandKind::Environment => "environment",
+            CommandKind::ClientConfig => "client-config",
+            CommandKind::NotProvisioned => "not-provisioned",
+            CommandKind::NoApiKey => "no-api-key",
+            CommandKind::Api => "api",
+            CommandKind::Store => "store",
+            CommandKind::Partial => "partial",
+            CommandKind::Checks => "checks",
+        }
+    }
 }
 
 impl From<CredentialError> for Error {
@@ -76,6 +126,11 @@ impl Error {
             Error::Credential(err) | Error::Failed { source: err, .. } => err.hint(),
             _ => None,
         }
+    }
+
+    /// A human command's failure of `kind`.
+    pub fn command(kind: CommandKind, message: String) -> Error {
+        Error::Command { kind, message }
     }
 
     /// `command`'s failure on the credential path, typed.

@@ -433,3 +433,45 @@ fn revoke_all_deletes_every_credential_of_this_install_and_only_those() {
     assert!(run.stdout.contains("deleted 2"), "{run:?}");
     assert_eq!(index(&env)["entries"], serde_json::json!({}));
 }
+
+#[test]
+fn human_commands_keep_their_error_kinds_in_the_call_log_and_their_hints() {
+    let fake = FakeDeepgram::start();
+    let mut env = fleet_env(&fake);
+    env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOG_FILE", "calls.log");
+    let usage = env.run(
+        &["prune", "--all-installs", "--older-than", "1h", "--yes"],
+        b"",
+    );
+    assert_eq!(usage.code, 1, "{usage:?}");
+    let nothing = env.run(&["rotate", "--yes"], b"");
+    assert_eq!(nothing.code, 1, "{nothing:?}");
+    env.set(
+        "DEEPGRAM_API_KEY",
+        "0123456789abcdef0123456789abcdef01234567",
+    );
+    let rejected = env.run(&["status", "--remote"], b"");
+    assert_eq!(rejected.code, 1, "{rejected:?}");
+    // The API error's own hint survives the command's error.
+    assert!(
+        rejected.stderr.contains(
+            "status: cannot list the project's credentials: the Deepgram API rejected the API key"
+        ) && rejected
+            .stderr
+            .contains("the key comes from DEEPGRAM_API_KEY"),
+        "{rejected:?}"
+    );
+    let text = std::fs::read_to_string(env.config_dir().join("calls.log")).unwrap();
+    let kinds: Vec<&str> = text
+        .lines()
+        .map(|line| {
+            line.split(" outcome=\"error: ")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(kinds, ["usage", "not-ours", "api"], "{text}");
+}

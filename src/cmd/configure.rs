@@ -16,7 +16,7 @@ use crate::cli::ConfigureArgs;
 use crate::client_config::{self, FilePlan, Held};
 use crate::config::Config;
 use crate::env::{self, clients};
-use crate::error::Error;
+use crate::error::{CommandKind, Error};
 use crate::registry;
 use crate::store::{BackendKind, Store, StoredCredential};
 
@@ -70,7 +70,8 @@ pub fn run(args: &ConfigureArgs, out: &mut impl Write) -> Result<(), Error> {
 
 fn home() -> Result<PathBuf, Error> {
     env::var(clients::HOME).map(PathBuf::from).ok_or_else(|| {
-        Error::Command(
+        Error::command(
+            CommandKind::Environment,
             "configure: HOME is not set: set it, or DOCKER_CONFIG and REGISTRY_AUTH_FILE".into(),
         )
     })
@@ -163,9 +164,10 @@ fn refuse_contradictions(args: &ConfigureArgs) -> Result<(), Error> {
     ];
     for ((a, a_set), (b, b_set)) in pairs {
         if a_set && b_set {
-            return Err(Error::Command(format!(
-                "configure: --{a} and --{b} contradict each other: use one"
-            )));
+            return Err(Error::command(
+                CommandKind::Usage,
+                format!("configure: --{a} and --{b} contradict each other: use one"),
+            ));
         }
     }
     let valued = [
@@ -174,9 +176,10 @@ fn refuse_contradictions(args: &ConfigureArgs) -> Result<(), Error> {
     ];
     for (valued, given) in valued {
         if given && !args.kubelet {
-            return Err(Error::Command(format!(
-                "configure: --{valued} goes with --kubelet: add it, or drop --{valued}"
-            )));
+            return Err(Error::command(
+                CommandKind::Usage,
+                format!("configure: --{valued} goes with --kubelet: add it, or drop --{valued}"),
+            ));
         }
     }
     Ok(())
@@ -190,10 +193,13 @@ fn partial_failure(err: client_config::ConfigureError, done: &[String]) -> Error
     if done.is_empty() {
         return command_error(err);
     }
-    Error::Command(format!(
-        "configure: {err}; already changed: {} (configure --undo removes what was recorded)",
-        done.join(", ")
-    ))
+    Error::command(
+        CommandKind::Partial,
+        format!(
+            "configure: {err}; already changed: {} (configure --undo removes what was recorded)",
+            done.join(", ")
+        ),
+    )
 }
 
 /// Decides what happens to plaintext `auths` entries for provisioning registries: moved into
@@ -326,15 +332,22 @@ fn kubelet(args: &ConfigureArgs, config: &Config, out: &mut impl Write) -> Resul
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
     if !state_dir.is_absolute() {
-        return Err(Error::Command(format!(
-            "configure: --state-dir {} is a relative path; the kubelet starts the plugin in another directory: use an absolute path",
-            state_dir.display()
-        )));
+        return Err(Error::command(
+            CommandKind::Usage,
+            format!(
+                "configure: --state-dir {} is a relative path; the kubelet starts the plugin in another directory: use an absolute path",
+                state_dir.display()
+            ),
+        ));
     }
     let state_dir = state_dir.display().to_string();
     let state_dir = state_dir.as_str();
-    let binary = std::env::current_exe()
-        .map_err(|err| Error::Command(format!("configure: cannot locate this binary: {err}")))?;
+    let binary = std::env::current_exe().map_err(|err| {
+        Error::command(
+            CommandKind::Environment,
+            format!("configure: cannot locate this binary: {err}"),
+        )
+    })?;
     let name = binary
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -362,17 +375,23 @@ fn kubelet(args: &ConfigureArgs, config: &Config, out: &mut impl Write) -> Resul
         return Ok(());
     }
     let existing = crate::files::read_optional(&path).map_err(|err| {
-        Error::Command(format!("configure: cannot read {}: {err}", path.display()))
+        Error::command(
+            CommandKind::Io,
+            format!("configure: cannot read {}: {err}", path.display()),
+        )
     })?;
     match existing {
         Some(bytes) if bytes == yaml.as_bytes() => {
             writeln!(out, "{}: already configured", path.display()).map_err(Error::Output)?;
         }
         Some(_) if !args.force => {
-            return Err(Error::Command(format!(
-                "configure: {} exists with other contents (it may configure other providers): merge the output of `configure --kubelet --dry-run` by hand, or rerun with --force to replace it (a .bak is kept)",
-                path.display()
-            )));
+            return Err(Error::command(
+                CommandKind::Refused,
+                format!(
+                    "configure: {} exists with other contents (it may configure other providers): merge the output of `configure --kubelet --dry-run` by hand, or rerun with --force to replace it (a .bak is kept)",
+                    path.display()
+                ),
+            ));
         }
         existing => {
             let write = |target: &Path, bytes: &[u8]| {
@@ -383,14 +402,17 @@ fn kubelet(args: &ConfigureArgs, config: &Config, out: &mut impl Write) -> Resul
             };
             if let Some(bytes) = existing {
                 write(&client_config::backup_path(&path), &bytes).map_err(|err| {
-                    Error::Command(format!(
-                        "configure: cannot back up {}: {err}",
-                        path.display()
-                    ))
+                    Error::command(
+                        CommandKind::Io,
+                        format!("configure: cannot back up {}: {err}", path.display()),
+                    )
                 })?;
             }
             write(&path, yaml.as_bytes()).map_err(|err| {
-                Error::Command(format!("configure: cannot write {}: {err}", path.display()))
+                Error::command(
+                    CommandKind::Io,
+                    format!("configure: cannot write {}: {err}", path.display()),
+                )
             })?;
             writeln!(out, "wrote {}", path.display()).map_err(Error::Output)?;
         }
@@ -399,5 +421,5 @@ fn kubelet(args: &ConfigureArgs, config: &Config, out: &mut impl Write) -> Resul
 }
 
 fn command_error(err: client_config::ConfigureError) -> Error {
-    Error::Command(format!("configure: {err}"))
+    Error::command(CommandKind::ClientConfig, format!("configure: {err}"))
 }

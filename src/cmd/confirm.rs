@@ -4,7 +4,7 @@
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
-use crate::error::Error;
+use crate::error::{CommandKind, Error};
 
 /// `Ok` when the person agreed (or passed `--yes`) to `what`.
 pub fn confirm(command: &str, what: &str, yes: bool) -> Result<(), Error> {
@@ -12,21 +12,27 @@ pub fn confirm(command: &str, what: &str, yes: bool) -> Result<(), Error> {
         return Ok(());
     }
     if !io::stdin().is_terminal() {
-        return Err(Error::Command(format!(
-            "{command}: refusing to {what} without confirmation (stdin is not a terminal): rerun with --yes"
-        )));
+        return Err(Error::command(
+            CommandKind::Refused,
+            format!(
+                "{command}: refusing to {what} without confirmation (stdin is not a terminal): rerun with --yes"
+            ),
+        ));
     }
     eprint!("{what}? [y/N] ");
     let _ = io::stderr().flush();
     let mut answer = String::new();
-    io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|err| Error::Command(format!("{command}: cannot read the answer: {err}")))?;
+    io::stdin().lock().read_line(&mut answer).map_err(|err| {
+        Error::command(
+            CommandKind::Io,
+            format!("{command}: cannot read the answer: {err}"),
+        )
+    })?;
     match answer.trim().to_ascii_lowercase().as_str() {
         "y" | "yes" => Ok(()),
-        _ => Err(Error::Command(format!(
-            "{command}: not confirmed; nothing was changed"
-        ))),
+        _ => Err(Error::command(
+            CommandKind::Refused,
+            format!("{command}: not confirmed; nothing was changed"),
+        )),
     }
 }

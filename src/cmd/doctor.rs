@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::cli::DoctorArgs;
 use crate::doctor::{self, Context, render};
-use crate::error::Error;
+use crate::error::{CommandKind, Error};
 
 pub fn run(args: &DoctorArgs, out: &mut impl Write) -> Result<(), Error> {
     let doctor_options = doctor::Options {
@@ -29,10 +29,13 @@ pub fn run(args: &DoctorArgs, out: &mut impl Write) -> Result<(), Error> {
             .filter(|c| c.status == doctor::Status::Fail)
             .map(|c| c.name.as_str())
             .collect();
-        Err(Error::Command(format!(
-            "doctor: {} check(s) failed ({}): see the fix under each",
-            failed.len(),
-            failed.join(", ")
-        )))
+        Err(Error::command(
+            CommandKind::Checks,
+            format!(
+                "doctor: {} check(s) failed ({}): see the fix under each",
+                failed.len(),
+                failed.join(", ")
+            ),
+        ))
     }
 }

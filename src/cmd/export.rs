@@ -11,25 +11,23 @@ use crate::calllog::Call;
 use crate::cli::ExportArgs;
 use crate::config::Config;
 use crate::credential::{self, Outcome, Session};
-use crate::error::Error;
+use crate::error::{CommandKind, Error};
 use crate::export::{self, ExportFormat};
 use crate::registry;
 use crate::store::Store;
 
 pub fn run(args: &ExportArgs, out: &mut impl Write, call: &mut Call) -> Result<(), Error> {
-    let format: ExportFormat = args
-        .format
-        .as_deref()
-        .unwrap_or("secret")
-        .parse()
-        .map_err(|err: export::ExportError| Error::Command(format!("export: {err}")))?;
+    let format: ExportFormat = args.format.as_deref().unwrap_or("secret").parse().map_err(
+        |err: export::ExportError| Error::command(CommandKind::Usage, format!("export: {err}")),
+    )?;
     let name = args.name.as_deref().unwrap_or(export::DEFAULT_SECRET_NAME);
     let namespace = args.namespace.as_deref();
     for value in [Some(name), namespace].into_iter().flatten() {
-        export::validate_name(value).map_err(|err| Error::Command(format!("export: {err}")))?;
+        export::validate_name(value)
+            .map_err(|err| Error::command(CommandKind::Usage, format!("export: {err}")))?;
     }
     if io::stdout().is_terminal() && !args.force {
-        return Err(Error::Command(
+        return Err(Error::command(CommandKind::Refused,
             "export: refusing to print a secret to a terminal: pipe it (`| kubectl apply -f -`) or pass --force"
                 .into(),
         ));
@@ -38,7 +36,10 @@ pub fn run(args: &ExportArgs, out: &mut impl Write, call: &mut Call) -> Result<(
     let key = match args.registry.as_deref() {
         Some(registry) => registry::canonical(registry),
         None => config.registries.first().cloned().ok_or_else(|| {
-            Error::Command("export: no provisioning registry is configured: pass --registry".into())
+            Error::command(
+                CommandKind::Usage,
+                "export: no provisioning registry is configured: pass --registry".into(),
+            )
         })?,
     };
     call.server = Some(key.clone());
@@ -50,12 +51,15 @@ pub fn run(args: &ExportArgs, out: &mut impl Write, call: &mut Call) -> Result<(
             answer.credential
         }
         Outcome::NotProvisioned => {
-            return Err(Error::Command(format!(
-                "export: nothing is stored for {key} and it is not a provisioning registry: `docker login {key}` first, or add it to registries"
-            )));
+            return Err(Error::command(
+                CommandKind::NotProvisioned,
+                format!(
+                    "export: nothing is stored for {key} and it is not a provisioning registry: `docker login {key}` first, or add it to registries"
+                ),
+            ));
         }
         Outcome::NoApiKey(hint) | Outcome::Unavailable(hint) => {
-            return Err(Error::Command(format!("export: {hint}")));
+            return Err(Error::command(CommandKind::Api, format!("export: {hint}")));
         }
     };
     let text = export::render(

@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use crate::calllog::Call;
 use crate::config::Config;
 use crate::credential::{self, Outcome, Session};
-use crate::error::Error;
+use crate::error::{CommandKind, Error};
 use crate::kubelet::{self, Auth};
 use crate::registry;
 use crate::store::Store;
@@ -22,8 +22,14 @@ pub fn run(stdin: &mut impl Read, out: &mut impl Write, call: &mut Call) -> Resu
     stdin
         .take(kubelet::MAX_REQUEST_BYTES as u64 + 1)
         .read_to_end(&mut input)
-        .map_err(|err| Error::Command(format!("kubelet: cannot read the request: {err}")))?;
-    let request = kubelet::parse_request(&input).map_err(|err| Error::Command(err.to_string()))?;
+        .map_err(|err| {
+            Error::command(
+                CommandKind::Io,
+                format!("kubelet: cannot read the request: {err}"),
+            )
+        })?;
+    let request = kubelet::parse_request(&input)
+        .map_err(|err| Error::command(CommandKind::Input, err.to_string()))?;
     let registry_host = kubelet::image_registry(&request.image);
     let key = registry::canonical(&registry_host);
     let config = Config::load()?;
@@ -52,13 +58,16 @@ pub fn run(stdin: &mut impl Read, out: &mut impl Write, call: &mut Call) -> Resu
             let binary = std::env::current_exe()
                 .map(|path| path.display().to_string())
                 .unwrap_or_else(|_| crate::NAME.to_string());
-            return Err(Error::Command(format!(
-                "kubelet: no Deepgram API key on this node to create credentials for {key}: save one with `{}`, or set {} in the provider config's env",
-                super::node_login_command(&config.dir, &binary),
-                crate::env::DEEPGRAM_API_KEY
-            )));
+            return Err(Error::command(
+                CommandKind::NoApiKey,
+                format!(
+                    "kubelet: no Deepgram API key on this node to create credentials for {key}: save one with `{}`, or set {} in the provider config's env",
+                    super::node_login_command(&config.dir, &binary),
+                    crate::env::DEEPGRAM_API_KEY
+                ),
+            ));
         }
-        Outcome::Unavailable(hint) => return Err(Error::Command(hint)),
+        Outcome::Unavailable(hint) => return Err(Error::command(CommandKind::Api, hint)),
     };
     let auth = credential.as_ref().map(|credential| Auth {
         registry: &registry_host,

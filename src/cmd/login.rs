@@ -14,7 +14,7 @@ use crate::cli::{LoginArgs, LogoutArgs};
 use crate::config::Config;
 use crate::deepgram::{Client, Project, Timeouts};
 use crate::env;
-use crate::error::Error;
+use crate::error::{CommandKind, Error};
 use crate::secret::Secret;
 use crate::store::Store;
 
@@ -29,7 +29,10 @@ pub fn login(args: &LoginArgs, stdin: &mut impl Read, out: &mut impl Write) -> R
         .map(|id| id.trim().to_string())
         .map(|id| {
             if id.is_empty() {
-                Err(Error::Command("login: --project needs a project id".into()))
+                Err(Error::command(
+                    CommandKind::Usage,
+                    "login: --project needs a project id".into(),
+                ))
             } else {
                 Ok(id)
             }
@@ -50,10 +53,13 @@ pub fn login(args: &LoginArgs, stdin: &mut impl Read, out: &mut impl Write) -> R
     if let Some(id) = &chosen
         && !projects.iter().any(|p| &p.project_id == id)
     {
-        return Err(Error::Command(format!(
-            "login: the API key does not see project {id}; it sees {}: pass one of those to --project",
-            describe(&projects)
-        )));
+        return Err(Error::command(
+            CommandKind::Usage,
+            format!(
+                "login: the API key does not see project {id}; it sees {}: pass one of those to --project",
+                describe(&projects)
+            ),
+        ));
     }
     store.set_api_key(&key)?;
     // A failure remembered with the old key must not hold back the new one.
@@ -68,7 +74,7 @@ pub fn login(args: &LoginArgs, stdin: &mut impl Read, out: &mut impl Write) -> R
     .map_err(Error::Output)?;
     if let Some(id) = &chosen {
         let path = crate::config_toml_edit::set_string(&config.dir, "project_id", id)
-            .map_err(|err| Error::Command(format!("login: {err}")))?;
+            .map_err(|err| Error::command(CommandKind::Io, format!("login: {err}")))?;
         writeln!(
             out,
             "saved project_id = \"{id}\" in {}: credentials are created in that project",
@@ -126,19 +132,28 @@ fn describe(projects: &[Project]) -> String {
 fn read_api_key(stdin: &mut impl Read) -> Result<Secret, Error> {
     let key = if io::stdin().is_terminal() {
         rpassword::prompt_password("Deepgram API key: ").map_err(|err| {
-            Error::Command(format!("cannot read the API key from the terminal: {err}"))
+            Error::command(
+                CommandKind::Io,
+                format!("cannot read the API key from the terminal: {err}"),
+            )
         })?
     } else {
         let mut text = String::new();
         stdin
             .take(MAX_KEY_INPUT)
             .read_to_string(&mut text)
-            .map_err(|err| Error::Command(format!("cannot read the API key from stdin: {err}")))?;
+            .map_err(|err| {
+                Error::command(
+                    CommandKind::Io,
+                    format!("cannot read the API key from stdin: {err}"),
+                )
+            })?;
         text
     };
     let key = key.trim();
     if key.is_empty() || key.contains(char::is_whitespace) {
-        return Err(Error::Command(
+        return Err(Error::command(
+            CommandKind::Input,
             "no API key given: pipe one key on stdin or type it at the prompt".into(),
         ));
     }

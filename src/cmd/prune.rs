@@ -14,7 +14,7 @@ use serde_json::json;
 use super::confirm::confirm;
 use crate::cli::PruneArgs;
 use crate::credential::{Purpose, Session, prune};
-use crate::error::Error;
+use crate::error::{CommandKind, Error};
 
 /// The youngest `--all-installs --older-than`: a live node's credential is younger than its
 /// `rotate_after`, so pair this with `rotate_after` below it on every node.
@@ -23,22 +23,27 @@ const MIN_OTHER_INSTALLS_AGE: std::time::Duration = std::time::Duration::from_se
 pub fn run(args: &PruneArgs, out: &mut impl Write) -> Result<(), Error> {
     let older_than = match (args.all_installs, args.older_than.as_deref()) {
         (true, Some(text)) => {
-            let age = crate::duration::parse(text, crate::config::MAX_LIFECYCLE_DURATION)
-                .map_err(|err| Error::Command(format!("prune: --older-than: {err}")))?;
+            let age = crate::duration::parse(text, crate::config::MAX_LIFECYCLE_DURATION).map_err(
+                |err| Error::command(CommandKind::Usage, format!("prune: --older-than: {err}")),
+            )?;
             if age < MIN_OTHER_INSTALLS_AGE {
-                return Err(Error::Command(format!(
-                    "prune: --older-than {text} is under a day: other installs' credentials that young may be in use; use at least 1d, and set rotate_after below it on every node so that a live node's credential is always younger"
-                )));
+                return Err(Error::command(
+                    CommandKind::Usage,
+                    format!(
+                        "prune: --older-than {text} is under a day: other installs' credentials that young may be in use; use at least 1d, and set rotate_after below it on every node so that a live node's credential is always younger"
+                    ),
+                ));
             }
             Some(age)
         }
         (true, None) => {
-            return Err(Error::Command(
+            return Err(Error::command(CommandKind::Usage,
                 "prune: --all-installs needs --older-than D (for example 30d): other installs' credentials are deleted only when older than that".into(),
             ));
         }
         (false, Some(_)) => {
-            return Err(Error::Command(
+            return Err(Error::command(
+                CommandKind::Usage,
                 "prune: --older-than applies only with --all-installs".into(),
             ));
         }
@@ -134,10 +139,13 @@ pub fn run(args: &PruneArgs, out: &mut impl Write) -> Result<(), Error> {
     if pruned.failed.is_empty() {
         Ok(())
     } else {
-        Err(Error::Command(format!(
-            "prune: {} of {} deletes failed (listed above): fix the cause and run prune again",
-            pruned.failed.len(),
-            doomed.len()
-        )))
+        Err(Error::command(
+            CommandKind::Partial,
+            format!(
+                "prune: {} of {} deletes failed (listed above): fix the cause and run prune again",
+                pruned.failed.len(),
+                doomed.len()
+            ),
+        ))
     }
 }

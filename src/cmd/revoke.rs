@@ -9,7 +9,7 @@ use serde_json::json;
 use super::confirm::confirm;
 use crate::cli::RevokeArgs;
 use crate::credential::{self, Session, revoke::revoke};
-use crate::error::Error;
+use crate::error::{CommandKind, Error};
 
 pub fn run(args: &RevokeArgs, out: &mut impl Write) -> Result<(), Error> {
     let session = Session::open()?;
@@ -92,9 +92,12 @@ fn all(session: &Session, args: &RevokeArgs, out: &mut impl Write) -> Result<(),
     if done.pruned.failed.is_empty() {
         Ok(())
     } else {
-        Err(Error::Command(format!(
-            "revoke: {} delete(s) failed (listed above): fix the cause and run `docker-credential-deepgram revoke --all` again",
-            done.pruned.failed.len()
-        )))
+        Err(Error::command(
+            CommandKind::Partial,
+            format!(
+                "revoke: {} delete(s) failed (listed above): fix the cause and run `docker-credential-deepgram revoke --all` again",
+                done.pruned.failed.len()
+            ),
+        ))
     }
 }

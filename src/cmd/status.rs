@@ -17,7 +17,7 @@ use crate::cli::StatusArgs;
 use crate::config::{Config, Provision};
 use crate::credential::{self, CredentialError, Purpose, Session};
 use crate::env;
-use crate::error::Error;
+use crate::error::{CommandKind, Error};
 use crate::store::Store;
 use crate::store::index::unix_now;
 
@@ -272,9 +272,10 @@ fn without_store(
         )),
     }
     out.write_all(text.as_bytes()).map_err(Error::Output)?;
-    Err(Error::Command(format!(
-        "status: the store cannot be used: {store_error}"
-    )))
+    Err(Error::command(
+        CommandKind::Store,
+        format!("status: the store cannot be used: {store_error}"),
+    ))
 }
 
 type RemoteView = Result<(String, Vec<credential::remote::Remote>), CredentialError>;
@@ -282,9 +283,10 @@ type RemoteView = Result<(String, Vec<credential::remote::Remote>), CredentialEr
 /// The local view was printed; a failed list (other than "no API key") is still an error.
 fn remote_result(failed: bool, remote: Option<RemoteView>) -> Result<(), Error> {
     match remote {
-        Some(Err(err)) if failed => Err(Error::Command(format!(
-            "status: cannot list the project's credentials: {err}"
-        ))),
+        // Typed, so that the API error's hint (a rejected key, a missing scope) survives.
+        Some(Err(err)) if failed => Err(Error::failed(
+            "status: cannot list the project's credentials",
+        )(err)),
         _ => Ok(()),
     }
 }
