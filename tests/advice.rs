@@ -540,3 +540,50 @@ fn a_key_saved_in_a_keychain_this_process_cannot_reach_is_named_by_get_then_the_
     env.get("quay.io").ok();
     assert_eq!(fake.creates(), 1);
 }
+
+#[test]
+fn a_client_config_that_is_not_json_then_fixed_and_configure_again() {
+    let mut env = TestEnv::file_store();
+    let docker = env.home().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(docker.join("config.json"), "{\"auths\": {").unwrap();
+    env.set("DOCKER_CONFIG", docker.to_str().unwrap());
+    env.set(
+        "REGISTRY_AUTH_FILE",
+        env.home().join("auth.json").to_str().unwrap(),
+    );
+    let run = env.run(&["configure"], b"");
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("is not valid JSON") && run.stderr.contains("fix or remove it"),
+        "{run:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(docker.join("config.json")).unwrap(),
+        "{\"auths\": {",
+        "not changed"
+    );
+    // The advice: fix it (here, the JSON it meant), then configure again.
+    std::fs::write(docker.join("config.json"), "{\"auths\": {}}").unwrap();
+    env.run(&["configure"], b"").ok();
+    let config = std::fs::read_to_string(docker.join("config.json")).unwrap();
+    assert!(config.contains("\"credHelpers\""), "{config}");
+}
+
+#[test]
+fn a_bad_kubernetes_name_then_a_valid_one() {
+    let fake = FakeDeepgram::start();
+    let env = TestEnv::file_store().pointed_at(&fake);
+    let run = env.run(&["export", "--name", "Pull_Secret"], b"");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("is not a valid Kubernetes name: use lowercase letters"),
+        "{run:?}"
+    );
+    assert_eq!(fake.requests().len(), 0);
+    // The advice: lowercase letters, digits, '-'.
+    let run = env.run(&["export", "--name", "pull-secret"], b"");
+    run.ok();
+    assert!(run.stdout.contains("name: pull-secret"), "{run:?}");
+}

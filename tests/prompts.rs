@@ -230,3 +230,27 @@ fn prune_on_a_terminal_n_changes_nothing_and_y_deletes_the_orphan() {
     assert!(screen.contains("deleted "), "{screen:?}");
     assert!(fake.credential_ids().len() < live);
 }
+
+#[test]
+fn export_refuses_a_terminal_and_the_advice_pipe_works() {
+    let fake = FakeDeepgram::start();
+    let env = provisioned(&fake);
+    let terminal = Terminal::start(&env, &["export"]);
+    let (code, screen) = terminal.finish();
+    assert_eq!(code, 1, "{screen:?}");
+    assert!(
+        screen.contains("refusing to print a secret to a terminal: pipe it"),
+        "{screen:?}"
+    );
+    assert!(
+        !screen.contains("dockerconfigjson"),
+        "no secret on screen: {screen:?}"
+    );
+    // The advice: pipe it (here into this test, as into `kubectl apply -f -`).
+    let piped = env.run(&["export"], b"");
+    piped.ok();
+    assert!(
+        piped.stdout.contains("kubernetes.io/dockerconfigjson"),
+        "{piped:?}"
+    );
+}
