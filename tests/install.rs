@@ -268,45 +268,12 @@ fn help_prints_the_usage_and_touches_nothing() {
 /// Runs `command` on a new pseudo-terminal (its stdin, stdout and stderr, and its controlling
 /// terminal), types `input` once `prompt` has appeared, and returns the exit code and
 /// everything the terminal showed.
-fn on_terminal(mut command: Command, prompt: &str, input: &str) -> (i32, String) {
+fn on_terminal(command: Command, prompt: &str, input: &str) -> (i32, String) {
     use std::io::{Read, Write};
-    use std::os::fd::{FromRawFd, OwnedFd};
-    use std::os::unix::process::CommandExt;
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two new descriptors into the two ints; the pointers may be null.
-    let opened = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors were just opened and are owned by nothing else.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    command
-        .stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(slave.try_clone().unwrap());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = command.spawn().unwrap();
-    // The command holds copies of the terminal's descriptors: once only the child has them,
-    // reading ends (EIO) when it exits.
-    drop(command);
-    drop(slave);
-    let mut reader = std::fs::File::from(master.try_clone().unwrap());
+    let (mut child, master) = support::spawn_on_terminal(command);
+    let mut reader = master.try_clone().unwrap();
     let shown = Arc::new(Mutex::new(Vec::new()));
     let collector = {
         let shown = Arc::clone(&shown);
@@ -337,7 +304,7 @@ fn on_terminal(mut command: Command, prompt: &str, input: &str) -> (i32, String)
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut writer = std::fs::File::from(master);
+    let mut writer = master;
     writer.write_all(input.as_bytes()).unwrap();
     let status = child.wait().unwrap();
     drop(writer);

@@ -262,7 +262,8 @@ fn an_item_stored_by_an_earlier_version_is_still_answered_and_erased_when_the_in
     let keyring = env.keyring.as_ref().unwrap();
     // What an earlier version left: the unscoped item and an index entry naming it.
     let record = r#"{"username":"alice","secret":"old-secret"}"#;
-    let mut child = std::process::Command::new("secret-tool")
+    let mut secret_tool = Command::new("secret-tool");
+    secret_tool
         .args([
             "store",
             "--label=keyring:registry:quay.io@docker-credential-deepgram",
@@ -272,18 +273,8 @@ fn an_item_stored_by_an_earlier_version_is_still_answered_and_erased_when_the_in
             "registry:quay.io",
         ])
         .env_clear()
-        .envs(keyring.env())
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(record.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+        .envs(keyring.env());
+    finish(spawn_with_input(&mut secret_tool, record.as_bytes())).ok();
     // Another install's index does not name it: not answered.
     let other = second_install_on(&env);
     assert_eq!(other.get("quay.io").stdout, NOT_FOUND);

@@ -7,32 +7,12 @@ mod support;
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Stdio};
+use std::os::fd::AsRawFd;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use support::TestEnv;
 use support::fake_deepgram::{FakeDeepgram, Fault};
-
-/// A pseudo-terminal pair: the master (ours) and the slave (the helper's terminal).
-fn openpty() -> (OwnedFd, OwnedFd) {
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: openpty writes two descriptors into the integers we pass; no name, termios or
-    // window size is asked for.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors were just opened by openpty and are owned by nobody else.
-    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
-}
 
 /// A terminal session with the helper running `args` on it.
 struct Terminal {
@@ -43,28 +23,9 @@ struct Terminal {
 
 impl Terminal {
     fn start(env: &TestEnv, args: &[&str]) -> Terminal {
-        let (master, slave) = openpty();
-        let mut command = env.command(args);
-        let io = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-        command
-            .stdin(io(&slave))
-            .stdout(io(&slave))
-            .stderr(io(&slave));
-        let slave_fd = slave.as_raw_fd();
-        // SAFETY: only async-signal-safe calls between fork and exec: a new session, then the
-        // pseudo-terminal as its controlling terminal.
-        unsafe {
-            command.pre_exec(move || {
-                if libc::setsid() == -1 || libc::ioctl(slave_fd, libc::TIOCSCTTY, 0) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = command.spawn().expect("the helper starts on the terminal");
-        drop(slave);
+        let (child, master) = support::spawn_on_terminal(env.command(args));
         Terminal {
-            master: File::from(master),
+            master,
             child,
             screen: String::new(),
         }

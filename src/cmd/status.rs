@@ -19,7 +19,7 @@ use crate::credential::{self, CredentialError, Purpose, Session};
 use crate::env;
 use crate::error::{CommandKind, Error};
 use crate::store::Store;
-use crate::store::index::unix_now;
+use crate::store::index::{Index, unix_now};
 
 pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
     let config = Config::load()?;
@@ -89,25 +89,7 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> Result<(), Error> {
         config.dir.display(),
         store.backend_kind().as_str(),
     );
-    if index.entries.is_empty() {
-        text.push_str("credentials: none stored\n");
-    }
-    for (key, entry) in &index.entries {
-        text.push_str(&format!(
-            "credential {key}: username {} in the {} store (stored as {:?})\n",
-            entry.username, entry.backend, entry.server_url
-        ));
-        if let Some(meta) = &entry.provisioned {
-            text.push_str(&format!(
-                "  Deepgram credential {} in project {}, created {}, scopes {}, comment {:?}\n",
-                meta.id,
-                meta.project_id,
-                meta.created.as_deref().unwrap_or("(unknown)"),
-                meta.scopes.join(", "),
-                meta.comment.as_deref().unwrap_or("")
-            ));
-        }
-    }
+    describe_entries(&mut text, &index, "credentials: none stored");
     for marker in &orphans {
         text.push_str(&format!(
             "unfinished create for {} (process {}, project {}): if it reached Deepgram, delete credential {} in the Console\n",
@@ -231,25 +213,7 @@ fn without_store(
     );
     match &index {
         Ok(index) => {
-            if index.entries.is_empty() {
-                text.push_str("credentials: none recorded\n");
-            }
-            for (key, entry) in &index.entries {
-                text.push_str(&format!(
-                    "credential {key}: username {} in the {} store (stored as {:?})\n",
-                    entry.username, entry.backend, entry.server_url
-                ));
-                if let Some(meta) = &entry.provisioned {
-                    text.push_str(&format!(
-                        "  Deepgram credential {} in project {}, created {}, scopes {}, comment {:?}\n",
-                        meta.id,
-                        meta.project_id,
-                        meta.created.as_deref().unwrap_or("(unknown)"),
-                        meta.scopes.join(", "),
-                        meta.comment.as_deref().unwrap_or("")
-                    ));
-                }
-            }
+            describe_entries(&mut text, index, "credentials: none recorded");
         }
         Err(err) => text.push_str(&format!("credentials: {err}\n")),
     }
@@ -276,6 +240,31 @@ fn without_store(
         CommandKind::Store,
         format!("status: the store cannot be used: {store_error}"),
     ))
+}
+
+/// Each index entry (and the Deepgram metadata of those this install created), one block
+/// each; `none` when there is none.
+fn describe_entries(text: &mut String, index: &Index, none: &str) {
+    if index.entries.is_empty() {
+        text.push_str(none);
+        text.push('\n');
+    }
+    for (key, entry) in &index.entries {
+        text.push_str(&format!(
+            "credential {key}: username {} in the {} store (stored as {:?})\n",
+            entry.username, entry.backend, entry.server_url
+        ));
+        if let Some(meta) = &entry.provisioned {
+            text.push_str(&format!(
+                "  Deepgram credential {} in project {}, created {}, scopes {}, comment {:?}\n",
+                meta.id,
+                meta.project_id,
+                meta.created.as_deref().unwrap_or("(unknown)"),
+                meta.scopes.join(", "),
+                meta.comment.as_deref().unwrap_or("")
+            ));
+        }
+    }
 }
 
 type RemoteView = Result<(String, Vec<credential::remote::Remote>), CredentialError>;

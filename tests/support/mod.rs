@@ -559,6 +559,48 @@ impl Drop for TestEnv {
 }
 
 /// Spawns `command` with piped stdio, writes `stdin` and closes it.
+/// Starts `command` on a new pseudo-terminal, as a person's shell would: the terminal is its
+/// stdin, stdout, stderr and controlling terminal (in a new session). Returns the child and the
+/// terminal's master side, which reads what the terminal shows and types into it. `command`
+/// is consumed, so that once the child has started only it holds the terminal and reading
+/// the master ends (EIO) when it exits.
+pub fn spawn_on_terminal(mut command: Command) -> (Child, std::fs::File) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two new descriptors into the two ints; the pointers may be null.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are owned by nothing else.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    command
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave.try_clone().unwrap());
+    // SAFETY: only async-signal-safe calls between fork and exec: a new session, then the
+    // terminal (stdin by now) as its controlling terminal.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = command.spawn().expect("the command starts on the terminal");
+    drop(command);
+    drop(slave);
+    (child, std::fs::File::from(master))
+}
+
 pub fn spawn_with_input(command: &mut Command, stdin: &[u8]) -> Child {
     let mut child = command
         .stdin(Stdio::piped())
