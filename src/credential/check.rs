@@ -20,7 +20,7 @@
 
 use std::time::Duration;
 
-use super::create::{self, Created};
+use super::create;
 use super::session::{Locked, Purpose, Session};
 use super::{Answer, CredentialError, How, Outcome, ours, retire, rotate};
 use crate::config::Provision;
@@ -399,12 +399,6 @@ fn read_after_replacement(session: &Session, key: &str) -> Result<Outcome, Crede
     }
     drop(locked);
     create::fetch_or_create(session, key)
-}
-
-/// A credential created under `locked` for rotation, stored in place of the old one.
-pub(super) fn create_replacement(locked: &Locked, key: &str) -> Result<Created, CredentialError> {
-    locked.store.check_writable()?;
-    create::create(locked, key)
 }
 
 #[cfg(test)]

@@ -115,7 +115,7 @@ fn no_api_key_hint(store: &Store, key: &str) -> String {
 /// The client, the project, the pending marker, the create, the store; the caller has
 /// checked the store accepts writes. A credential stored for `key` before is replaced only
 /// once the new one is stored (`rotate`).
-pub(super) fn create(locked: &Locked, key: &str) -> Result<Created, CredentialError> {
+fn create(locked: &Locked, key: &str) -> Result<Created, CredentialError> {
     let (config, store) = (&locked.config, &locked.store);
     let client = locked.client(Purpose::Act)?;
     let project_id = resolve_project(config, client)?;
@@ -161,6 +161,13 @@ pub(super) fn create(locked: &Locked, key: &str) -> Result<Created, CredentialEr
         return Err(CredentialError::Create(Box::new(err)));
     }
     keep(store, config, key, &project_id, &comment, created)
+}
+
+/// A credential created under `locked` to replace the one stored for `key` (rotation): the
+/// store proves it accepts writes first, as for a first create.
+pub(super) fn create_replacement(locked: &Locked, key: &str) -> Result<Created, CredentialError> {
+    locked.store.check_writable()?;
+    create(locked, key)
 }
 
 /// A username the API answered must be printable: Quay robot names never hold controls.
@@ -422,21 +429,16 @@ const CREATE_MARKER_CHARS: usize = 6;
 fn comment(config: &Config, store: &Store) -> Result<String, StoreError> {
     let tag = format!(
         "[dcd:{}:{}]",
-        install_id(store)?,
+        store.install_id()?,
         crate::tag::random_hex(CREATE_MARKER_CHARS)
     );
     let base = match &config.comment {
         Some(comment) => comment.clone(),
-        None => format!("docker-credential-deepgram on {}", hostname()),
+        None => format!("{} on {}", crate::NAME, hostname()),
     };
     let room = MAX_COMMENT_CHARS - tag.chars().count() - 1;
     let base: String = base.chars().take(room).collect();
     Ok(format!("{} {tag}", base.trim_end()))
-}
-
-/// The per-install tag, created on first need and kept in the index.
-pub(super) fn install_id(store: &Store) -> Result<String, StoreError> {
-    store.install_id()
 }
 
 fn hostname() -> String {
@@ -465,7 +467,7 @@ mod tests {
         let store = Store::open(&config).unwrap();
         let text = comment(&config, &store).unwrap();
         assert_eq!(text.chars().count(), 128);
-        let install_tag = format!("[dcd:{}:", install_id(&store).unwrap());
+        let install_tag = format!("[dcd:{}:", store.install_id().unwrap());
         let (_, tag) = text.rsplit_once(' ').unwrap();
         assert!(
             tag.starts_with(&install_tag) && tag.ends_with(']'),
@@ -535,7 +537,7 @@ mod tests {
         let first = comment(&config, &store).unwrap();
         let second = comment(&config, &store).unwrap();
         assert_ne!(first, second);
-        let install_tag = format!("[dcd:{}:", install_id(&store).unwrap());
+        let install_tag = format!("[dcd:{}:", store.install_id().unwrap());
         assert!(first.contains(&install_tag) && second.contains(&install_tag));
     }
 }

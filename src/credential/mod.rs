@@ -31,8 +31,8 @@ pub use session::{
     CHECK_TIME_LIMIT, Locked, PROVISION_LOCK, Purpose, Session, build_client, read_api_key,
 };
 
+use crate::store::StoredCredential;
 use crate::store::index::{Provisioned, UnfinishedCreate};
-use crate::store::{Store, StoredCredential};
 
 /// How a credential was answered, for the call log and the messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,9 +136,4 @@ pub fn orphan_name(marker: &UnfinishedCreate) -> String {
         Some(id) => format!("{id} (comment \"{}\")", marker.comment),
         None => format!("with the comment \"{}\"", marker.comment),
     }
-}
-
-/// The per-install tag, created on first need and kept in the index.
-pub fn install_id(store: &Store) -> Result<String, crate::store::StoreError> {
-    create::install_id(store)
 }

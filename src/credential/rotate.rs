@@ -8,7 +8,7 @@
 //! working, then deleted by a due `get` or `prune`; with `rotate_grace = 0s` deleted at once.
 //! Never prints a secret.
 
-use super::check::create_replacement;
+use super::create::create_replacement;
 use super::retire::{self, Fate};
 use super::session::{Locked, Session};
 use super::{CredentialError, ours};

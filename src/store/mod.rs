@@ -266,15 +266,7 @@ impl Store {
     /// The per-install tag, created on first need and kept in the index: it marks the
     /// credentials this install creates (their comment) and its keychain items.
     pub fn install_id(&self) -> Result<String, StoreError> {
-        if let Some(id) = self.index()?.install_id {
-            return Ok(id);
-        }
-        self.update_index(|index| {
-            index
-                .install_id
-                .get_or_insert_with(|| crate::tag::random_hex(12))
-                .clone()
-        })
+        ensure_install_id(&self.dir, &self.index()?)
     }
 
     /// After a fallback (a locked keychain refused a secret, the 0600 file took it), the
@@ -582,34 +574,40 @@ impl Store {
     }
 
     fn lock(&self) -> Result<FileLock, StoreError> {
-        Ok(FileLock::acquire(
-            &self.dir.join(STORE_LOCK),
-            STORE_LOCK_TIMEOUT,
-            "updating the credential index",
-        )?)
+        store_lock(&self.dir)
     }
+}
+
+/// The store lock of `dir`: held by every writer of the index and the file store.
+fn store_lock(dir: &Path) -> Result<FileLock, StoreError> {
+    Ok(FileLock::acquire(
+        &dir.join(STORE_LOCK),
+        STORE_LOCK_TIMEOUT,
+        "updating the credential index",
+    )?)
+}
+
+/// The install id `index` (just loaded from `dir`) holds, else a new one, saved under the
+/// store lock (a process that saved one meanwhile wins).
+fn ensure_install_id(dir: &Path, index: &Index) -> Result<String, StoreError> {
+    if let Some(id) = &index.install_id {
+        return Ok(id.clone());
+    }
+    let _lock = store_lock(dir)?;
+    let mut index = Index::load(dir)?;
+    let id = index
+        .install_id
+        .get_or_insert_with(|| crate::tag::random_hex(12))
+        .clone();
+    index.save(dir)?;
+    Ok(id)
 }
 
 /// The install id that scopes this config dir's keychain items, created on first need (under
 /// the store lock); none when the index cannot be read or written (then the items' unscoped
 /// names are used, as earlier versions did).
 fn install_scope(dir: &Path, index: Option<&Index>) -> Option<String> {
-    if let Some(id) = &index?.install_id {
-        return Some(id.clone());
-    }
-    let _lock = FileLock::acquire(
-        &dir.join(STORE_LOCK),
-        STORE_LOCK_TIMEOUT,
-        "updating the credential index",
-    )
-    .ok()?;
-    let mut index = Index::load(dir).ok()?;
-    let id = index
-        .install_id
-        .get_or_insert_with(|| crate::tag::random_hex(12))
-        .clone();
-    index.save(dir).ok()?;
-    Some(id)
+    ensure_install_id(dir, index?).ok()
 }
 
 /// Remembers, in the config directory, why no keychain was reachable, so that the fallback
