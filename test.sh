@@ -5,7 +5,7 @@
 # API, all on loopback; nothing else is touched.
 #
 #   ./test.sh              # everything
-#   ./test.sh --test provision   # extra arguments go to `cargo test`: here tests/provision.rs only
+#   ./test.sh provision::    # extra arguments go to `cargo test`: here tests/it/provision.rs only
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 # and a private Docker engine (docker.io brings dockerd, containerd and runc; apparmor, which
 # its containers need where the kernel enables AppArmor, as Debian's does; busybox-static for a
 # runnable test image; procps for `kill`, which stops the engine by pid; Wine with the
-# mingw-w64 cross compiler for the Windows build (tests/windows.rs); zsh and fish to check the
+# mingw-w64 cross compiler for the Windows build (tests/it/windows.rs); zsh and fish to check the
 # completion scripts; groff and man-db, which check the man page).
 packages=(dbus-daemon dbus-x11 gnome-keyring libsecret-tools skopeo docker-registry apache2-utils
   golang-docker-credential-helpers hyperfine podman docker.io apparmor busybox-static procps
@@ -39,12 +39,12 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-# tests/windows.rs cross-builds for Windows and runs the result under Wine.
+# tests/it/windows.rs cross-builds for Windows and runs the result under Wine.
 if command -v rustup >/dev/null 2>&1; then
   rustup target list --installed | grep -qx x86_64-pc-windows-gnu ||
     rustup target add x86_64-pc-windows-gnu >/dev/null
 fi
-# tests/deb.rs builds the Debian package with cargo-deb.
+# tests/it/release/deb.rs builds the Debian package with cargo-deb.
 if ! cargo deb --version >/dev/null 2>&1; then
   echo "test.sh: installing cargo-deb (cargo install cargo-deb --locked)" >&2
   cargo install cargo-deb --locked
@@ -52,4 +52,26 @@ fi
 
 # No display: a keychain prompt must fail at once rather than wait for a click.
 unset DISPLAY WAYLAND_DISPLAY
-exec cargo test --locked "$@"
+
+if [ $# -gt 0 ]; then
+  exec cargo test --locked "$@"
+fi
+
+# The whole suite: the release build that tests/it/release (`cargo deb`, `install.sh`) and CI's
+# benchmark use starts once the test build is done and runs beside the tests, which mostly wait
+# on their processes; those tests come last and find it built (cargo locks target/debug and
+# target/release separately). Its environment is the one `install.sh` gives cargo, so all of
+# them share this one build.
+cargo test --locked --no-run
+release_log=$(mktemp)
+cargo build --release --locked >"$release_log" 2>&1 &
+release_build=$!
+trap 'kill "$release_build" 2>/dev/null || true; rm -f "$release_log"' EXIT
+status=0
+cargo test --locked || status=$?
+if ! wait "$release_build"; then
+  echo "test.sh: the release build beside the tests failed:" >&2
+  tail -n 20 "$release_log" >&2
+  status=1
+fi
+exit "$status"

@@ -8,7 +8,9 @@
 //! Prints medians and ratios. Not a test: it never fails on a slow machine, it reports.
 //! Only loopback and private sockets are used; every loop is bounded.
 
-#[path = "../tests/support/mod.rs"]
+// The integration tests' harness; the benchmark uses a little of it.
+#[allow(dead_code)]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use support::fake_deepgram;

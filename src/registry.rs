@@ -173,7 +173,7 @@ mod tests {
 
     #[test]
     fn non_ascii_input_does_not_panic() {
-        // Found by tests/parsers.rs: a scheme-length slice inside U+2028.
+        // Found by tests/it/parsers.rs: a scheme-length slice inside U+2028.
         assert_eq!(
             canonical("[::1]\u{2028}:5000/team"),
             "[::1]\u{2028}:5000/team"
