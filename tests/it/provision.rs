@@ -12,8 +12,16 @@ use support::{ClosedPort, Run, TestEnv, finish, get_json};
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 const CREATE_PATH: &str = "/self-hosted/distribution/credentials";
 
-/// A keychain-backed environment pointed at `fake` with its valid key and project.
+/// An environment pointed at `fake` with its valid key and project, on the file store: for
+/// tests of the API logic, which no keychain should slow down or mask.
 fn provisioning_env(fake: &FakeDeepgram) -> TestEnv {
+    let mut env = TestEnv::file_store();
+    point_at(&mut env, fake);
+    env
+}
+
+/// The same on a real gnome-keyring (`store = keyring`), for tests of what the keychain does.
+fn keychain_provisioning_env(fake: &FakeDeepgram) -> TestEnv {
     let mut env = TestEnv::keyring();
     point_at(&mut env, fake);
     env
@@ -70,7 +78,7 @@ fn first_use_creates_one_credential_and_stores_it_before_answering() {
         "64d1f840-3b7e-43b2-a7b6-d56756d4476d",
         "R2CTHDZ27R360V8H5LOWGBQ871HE9RP5",
     );
-    let env = provisioning_env(&fake);
+    let env = keychain_provisioning_env(&fake);
 
     let run = env.get("quay.io");
     assert_eq!(run.code, 0, "{run:?}");
@@ -176,7 +184,7 @@ fn thirty_two_simultaneous_first_uses_make_exactly_one_create() {
     let fake = FakeDeepgram::start();
     // a slow create widens the window in which the others pile up on the lock
     fake.push_fault("POST", CREATE_PATH, Fault::Slow(Duration::from_millis(400)));
-    let env = provisioning_env(&fake);
+    let env = keychain_provisioning_env(&fake);
     let children: Vec<Child> = (0..32).map(|_| spawn_get(&env, "quay.io")).collect();
     let runs: Vec<Run> = children.into_iter().map(finish).collect();
     let answers: Vec<(String, String)> = runs
@@ -536,7 +544,7 @@ fn plain_http_to_a_remote_host_is_refused_before_sending_the_key() {
 #[test]
 fn a_locked_keychain_fails_before_anything_is_created() {
     let fake = FakeDeepgram::start();
-    let mut env = provisioning_env(&fake);
+    let mut env = keychain_provisioning_env(&fake);
     env.store("other.example", "u", "p").ok();
     env.keyring.as_mut().unwrap().lock();
     let run = env.get("quay.io");
@@ -553,7 +561,7 @@ fn a_keychain_that_locks_mid_create_keeps_the_secret_in_the_file_store() {
         CREATE_PATH,
         Fault::Slow(Duration::from_millis(1500)),
     );
-    let mut env = provisioning_env(&fake);
+    let mut env = keychain_provisioning_env(&fake);
     env.store("other.example", "u", "p").ok();
     let child = get_in_mid_create(&env, &fake);
     env.keyring.as_mut().unwrap().lock();
@@ -601,7 +609,7 @@ fn a_store_that_refuses_everything_names_the_credential_to_delete() {
 #[test]
 fn login_checks_the_key_and_saves_it_for_later_provisioning() {
     let fake = FakeDeepgram::start();
-    let mut env = provisioning_env(&fake);
+    let mut env = keychain_provisioning_env(&fake);
     env.unset("DEEPGRAM_API_KEY");
     let bad = env.run(&["login"], b"ffffffffffffffffffffffffffffffffffffffff\n");
     assert_eq!(bad.code, 1);
@@ -656,7 +664,7 @@ fn login_with_the_file_store_keeps_the_key_only_in_that_file() {
 fn neither_the_api_key_nor_the_secret_leaks_into_output_or_files() {
     let fake = FakeDeepgram::start();
     fake.set_credential("5ec5ec5e-0000-4000-8000-000000000003", "LEAKCHECKSECRET");
-    let mut env = provisioning_env(&fake);
+    let mut env = keychain_provisioning_env(&fake);
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOG", "debug");
     let mut outputs = vec![
         env.get("quay.io"),
@@ -719,7 +727,7 @@ fn status_shows_ids_and_unfinished_creates_but_no_secret() {
     let fake = FakeDeepgram::start();
     fake.set_credential("57a7057a-0000-4000-8000-000000000004", "STATUSSECRET");
     fake.push_fault("POST", CREATE_PATH, Fault::Hangup);
-    let env = provisioning_env(&fake);
+    let env = keychain_provisioning_env(&fake);
     let failed = env.get("quay.io");
     assert_eq!(failed.code, 1);
     let pending = env.run(&["status"], b"");
