@@ -13,6 +13,8 @@ use support::{Run, TestEnv, finish, spawn_with_input};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 
+/// `env` sending its API calls to `fake`, retrying a failure at once; the tests choose whether it
+/// has a key (`.pointed_at(&fake)` gives it the fake's key and project).
 fn provisioning(mut env: TestEnv, fake: &FakeDeepgram) -> TestEnv {
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &fake.url());
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
@@ -334,9 +336,7 @@ fn a_config_dir_of_another_user_then_a_directory_of_your_own() {
 #[test]
 fn an_unreachable_api_answers_not_found_and_the_next_get_after_the_backoff_tries_again() {
     let fake = FakeDeepgram::start();
-    let mut env = provisioning(TestEnv::file_store(), &fake);
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    let mut env = provisioning(TestEnv::file_store().pointed_at(&fake), &fake);
     // Port 9 (discard) on loopback: nothing listens, the connection is refused.
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", "http://127.0.0.1:9");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_CONNECT_TIMEOUT", "1s");
@@ -383,9 +383,7 @@ fn a_keychain_item_that_is_not_text_is_erased_and_stored_again() {
 #[test]
 fn a_lock_held_too_long_times_out_and_the_next_get_after_it_is_released_works() {
     let fake = FakeDeepgram::start();
-    let mut env = provisioning(TestEnv::file_store(), &fake);
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    let mut env = provisioning(TestEnv::file_store().pointed_at(&fake), &fake);
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_LOCK_TIMEOUT", "1s");
     // Another process holds the provisioning lock, as a stuck helper would (flock locks
     // belong to the open file, so this test's own lock blocks the helper's).
@@ -414,9 +412,7 @@ fn a_lock_held_too_long_times_out_and_the_next_get_after_it_is_released_works() 
 #[test]
 fn a_malformed_api_url_names_the_form_to_use_and_that_form_works() {
     let fake = FakeDeepgram::start();
-    let mut env = provisioning(TestEnv::file_store(), &fake);
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    let mut env = provisioning(TestEnv::file_store().pointed_at(&fake), &fake);
     let sneaky = fake.url().replace("http://", "http://127.0.0.1@");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_API_URL", &sneaky);
     let got = env.get("quay.io");
@@ -434,9 +430,7 @@ fn a_malformed_api_url_names_the_form_to_use_and_that_form_works() {
 #[test]
 fn revoke_and_prune_from_a_script_say_which_flag_and_that_flag_works() {
     let fake = FakeDeepgram::start();
-    let mut env = provisioning(TestEnv::file_store(), &fake);
-    env.set("DEEPGRAM_API_KEY", &fake.api_key());
-    env.set("DEEPGRAM_PROJECT_ID", &fake.project_id());
+    let env = provisioning(TestEnv::file_store().pointed_at(&fake), &fake);
     env.get("quay.io").ok();
     let refused = env.run(&["revoke"], b"");
     assert_eq!(refused.code, 1, "{refused:?}");

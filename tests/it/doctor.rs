@@ -74,6 +74,23 @@ impl Machine {
         machine
     }
 
+    /// What an old `podman login` leaves in `$XDG_RUNTIME_DIR/containers/auth.json`: an
+    /// `auths` entry (base64 "old:pw") for this machine's registry. Returns the file.
+    fn old_podman_login_in_the_runtime_auth_file(&self) -> PathBuf {
+        let runtime_file =
+            PathBuf::from(self.client_var("XDG_RUNTIME_DIR")).join("containers/auth.json");
+        std::fs::create_dir_all(runtime_file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &runtime_file,
+            format!(
+                "{{\"auths\":{{\"{}\":{{\"auth\":\"b2xkOnB3\"}}}}}}",
+                self.host
+            ),
+        )
+        .unwrap();
+        runtime_file
+    }
+
     fn provision(&self) {
         let got = self.env.get(&self.host);
         assert_eq!(got.code, 0, "{got:?}");
@@ -306,18 +323,7 @@ fn a_rejected_api_key_fails_the_api_key_check() {
 #[test]
 fn an_auths_entry_in_the_runtime_auth_file_shadows_the_helper() {
     let machine = Machine::healthy();
-    let runtime_file =
-        PathBuf::from(machine.client_var("XDG_RUNTIME_DIR")).join("containers/auth.json");
-    std::fs::create_dir_all(runtime_file.parent().unwrap()).unwrap();
-    // What an old `podman login` leaves: base64 "old:pw".
-    std::fs::write(
-        &runtime_file,
-        format!(
-            "{{\"auths\":{{\"{}\":{{\"auth\":\"b2xkOnB3\"}}}}}}",
-            machine.host
-        ),
-    )
-    .unwrap();
+    let runtime_file = machine.old_podman_login_in_the_runtime_auth_file();
     let (run, report) = machine.doctor(&[]);
     let detail = assert_fails(&run, &report, "containers", "podman logout");
     assert!(
@@ -1087,17 +1093,7 @@ fn the_configure_fix_for_a_missing_route_and_the_chmod_fix_for_file_modes_work()
 #[test]
 fn the_podman_logout_fix_for_an_old_login_in_the_runtime_auth_file_works() {
     let machine = Machine::healthy();
-    let runtime_file =
-        PathBuf::from(machine.client_var("XDG_RUNTIME_DIR")).join("containers/auth.json");
-    std::fs::create_dir_all(runtime_file.parent().unwrap()).unwrap();
-    std::fs::write(
-        &runtime_file,
-        format!(
-            "{{\"auths\":{{\"{}\":{{\"auth\":\"b2xkOnB3\"}}}}}}",
-            machine.host
-        ),
-    )
-    .unwrap();
+    machine.old_podman_login_in_the_runtime_auth_file();
     let (run, report) = machine.doctor(&["--offline"]);
     assert_fails(&run, &report, "containers", "podman logout");
     follow(&machine, &fix_of(&report, "containers"));

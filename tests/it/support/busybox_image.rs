@@ -2,9 +2,10 @@
 //! 2 MB, so vfs copies stay cheap), written as an OCI image layout by hand and pushed with
 //! skopeo under explicit credentials, so that pushing never asks the helper.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+use super::registry::put_blob;
 
 /// The static busybox the layer carries (Debian's busybox-static).
 const BUSYBOX: &str = "/bin/busybox";
@@ -97,22 +98,4 @@ fn oci_arch() -> &'static str {
         "powerpc64" => "ppc64le",
         other => other,
     }
-}
-
-fn put_blob(blobs: &Path, bytes: &[u8]) -> String {
-    let digest = sha256_hex(bytes);
-    std::fs::write(blobs.join(&digest), bytes).unwrap();
-    digest
-}
-
-/// sha256 through coreutils, to keep a hash crate out of the dependencies.
-fn sha256_hex(bytes: &[u8]) -> String {
-    let mut child = Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    let output = child.wait_with_output().unwrap();
-    String::from_utf8(output.stdout).unwrap()[..64].to_string()
 }

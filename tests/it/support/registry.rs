@@ -192,14 +192,15 @@ pub fn write_oci_layout(dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
-fn put_blob(blobs: &Path, bytes: &[u8]) -> String {
+/// Writes `bytes` into an OCI layout's `blobs/sha256` as its digest; returns the digest.
+pub fn put_blob(blobs: &Path, bytes: &[u8]) -> String {
     let digest = sha256_hex(bytes);
     std::fs::write(blobs.join(&digest), bytes).unwrap();
     digest
 }
 
 /// sha256 through coreutils, to keep a hash crate out of the dependencies.
-fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     let mut child = Command::new("sha256sum")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
