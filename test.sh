@@ -58,11 +58,10 @@ if [ $# -gt 0 ]; then
 fi
 
 # The whole suite: the release build that tests/it/release (`cargo deb`, `install.sh`) and CI's
-# benchmark use starts once the test build is done and runs beside the tests, which mostly wait
-# on their processes; those tests come last and find it built (cargo locks target/debug and
-# target/release separately). Its environment is the one `install.sh` gives cargo, so all of
-# them share this one build.
-cargo test --locked --no-run
+# benchmark use runs beside the test build and the tests, which often wait on their processes;
+# the release tests come last and find it built (cargo locks target/debug and target/release
+# separately). Its environment is the one `install.sh` gives cargo, so all of them share this
+# one build.
 release_log=$(mktemp)
 cargo build --release --locked >"$release_log" 2>&1 &
 release_build=$!
