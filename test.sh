@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 # and a private Docker engine (docker.io brings dockerd, containerd and runc; apparmor, which
 # its containers need where the kernel enables AppArmor, as Debian's does; busybox-static for a
 # runnable test image; procps for `kill`, which stops the engine by pid; Wine with the
-# mingw-w64 cross compiler for the Windows build (tests/it/windows.rs); zsh and fish to check the
+# mingw-w64 cross compiler for the Windows build (tests/it/cross/windows.rs); zsh and fish to check the
 # completion scripts; groff and man-db, which check the man page).
 packages=(dbus-daemon dbus-x11 gnome-keyring libsecret-tools skopeo docker-registry apache2-utils
   golang-docker-credential-helpers hyperfine podman docker.io apparmor busybox-static procps
@@ -39,7 +39,7 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-# tests/it/windows.rs cross-builds for Windows and runs the result under Wine.
+# tests/it/cross/windows.rs cross-builds for Windows and runs the result under Wine.
 if command -v rustup >/dev/null 2>&1; then
   rustup target list --installed | grep -qx x86_64-pc-windows-gnu ||
     rustup target add x86_64-pc-windows-gnu >/dev/null

@@ -3,9 +3,11 @@
 //! engine, a TLS fake, a CONNECT proxy) is compiled and linked once, and libtest runs the
 //! modules' tests side by side. Each module names what it shows in its own header.
 //!
-//! Module order is run order (libtest starts tests in name order): `release` (the Debian
-//! package and `install.sh`, which wait for the release build) and `windows` (which boots one
-//! Wine prefix for all its tests) come last, so the quick tests run while they build.
+//! Module order is run order (libtest starts tests in name order, two at a time on two cores):
+//! `cross` (the Windows build under Wine: a cross build and a Wine prefix, the slowest fixture)
+//! starts early, beside the release build `./test.sh` starts, and `release` (the Debian package
+//! and `install.sh`, which need that release build) comes last, so that neither fixture's wait
+//! holds the other tests up.
 
 mod support;
 
@@ -15,6 +17,7 @@ mod clients;
 mod config;
 mod configure;
 mod crash;
+mod cross;
 mod doctor;
 mod engine;
 mod fake_api;
@@ -31,4 +34,3 @@ mod protocol;
 mod provision;
 mod release;
 mod store;
-mod windows;

@@ -89,7 +89,7 @@ impl Wine {
         );
         // Rust's std needs ProcessPrng from bcryptprimitives.dll, which Wine 8 lacks.
         let source =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/windows/bcryptprimitives.c");
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/cross/windows/bcryptprimitives.c");
         let output = Command::new("x86_64-w64-mingw32-gcc")
             .args(["-shared", "-O2", "-s", "-o"])
             .arg(system32.join("bcryptprimitives.dll"))
