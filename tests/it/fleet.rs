@@ -16,8 +16,7 @@ use support::{Run, TestEnv};
 /// for a check.
 fn fleet_env(fake: &FakeDeepgram) -> TestEnv {
     let mut env = TestEnv::file_store().pointed_at(fake);
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
+    env.quick_retries();
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_REVALIDATE_AFTER", "0s");
     env
 }

@@ -18,9 +18,7 @@ fn lifecycle_env(fake: &FakeDeepgram) -> TestEnv {
 
 /// `env` pointed at `fake`, with quick retries.
 fn lifecycle_env_on(mut env: TestEnv, fake: &FakeDeepgram) -> TestEnv {
-    env.point_at(fake);
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
+    env.point_at(fake).quick_retries();
     env
 }
 

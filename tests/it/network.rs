@@ -21,12 +21,10 @@ const NOT_FOUND: &str = "credentials not found in native keychain\n";
 
 fn env_for(fake: &FakeDeepgram) -> TestEnv {
     let mut env = TestEnv::file_store();
-    env.point_at(fake);
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
+    // Follow-up gets try again at once; the back-off tests set their own.
+    env.point_at(fake).quick_retries();
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_CONNECT_TIMEOUT", "2s");
     env.set("DOCKER_CREDENTIAL_DEEPGRAM_REQUEST_TIMEOUT", "5s");
-    // Follow-up gets try again at once; the back-off tests set their own.
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
     env
 }
 

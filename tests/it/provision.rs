@@ -15,25 +15,18 @@ const CREATE_PATH: &str = "/self-hosted/distribution/credentials";
 /// An environment pointed at `fake` with its valid key and project, on the file store: for
 /// tests of the API logic, which no keychain should slow down or mask.
 fn provisioning_env(fake: &FakeDeepgram) -> TestEnv {
-    let mut env = TestEnv::file_store();
-    point_at(&mut env, fake);
-    env
+    provisioning_env_on(TestEnv::file_store(), fake)
 }
 
 /// The same on a real gnome-keyring (`store = keyring`), for tests of what the keychain does.
 fn keychain_provisioning_env(fake: &FakeDeepgram) -> TestEnv {
-    let mut env = TestEnv::keyring();
-    point_at(&mut env, fake);
-    env
+    provisioning_env_on(TestEnv::keyring(), fake)
 }
 
-/// [`TestEnv::point_at`], with the quick retry settings the fault tests want.
-fn point_at(env: &mut TestEnv, fake: &FakeDeepgram) {
-    env.point_at(fake);
-    // keep fault tests quick
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
-    // fault tests try again at once (tests/network.rs covers the back-off)
-    env.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
+/// `env` pointed at `fake`, with the quick retries the fault tests want.
+fn provisioning_env_on(mut env: TestEnv, fake: &FakeDeepgram) -> TestEnv {
+    env.point_at(fake).quick_retries();
+    env
 }
 
 /// A loopback port with nothing listening, held so that nothing else takes it meanwhile.
@@ -588,8 +581,7 @@ fn a_store_that_refuses_everything_names_the_credential_to_delete() {
         CREATE_PATH,
         Fault::Slow(Duration::from_millis(1500)),
     );
-    let mut env = TestEnv::file_store();
-    point_at(&mut env, &fake);
+    let env = provisioning_env(&fake);
     let child = get_in_mid_create(&env, &fake);
     // the store's file becomes impossible to replace, even for root
     let _ = std::fs::remove_file(env.config_dir().join("credentials.json"));
@@ -650,8 +642,7 @@ fn login_checks_the_key_and_saves_it_for_later_provisioning() {
 #[test]
 fn login_with_the_file_store_keeps_the_key_only_in_that_file() {
     let fake = FakeDeepgram::start();
-    let mut env = TestEnv::file_store();
-    point_at(&mut env, &fake);
+    let mut env = provisioning_env(&fake);
     env.unset("DEEPGRAM_API_KEY");
     env.run(&["login"], fake.api_key().as_bytes()).ok();
     assert_eq!(

@@ -460,6 +460,14 @@ impl TestEnv {
         self
     }
 
+    /// Quick failures, for tests of API faults: a 5 s retry budget, and a failed create tried
+    /// again by the very next `get` (no failure back-off; `network` tests the back-off).
+    pub fn quick_retries(&mut self) -> &mut TestEnv {
+        self.set("DOCKER_CREDENTIAL_DEEPGRAM_RETRY_BUDGET", "5s");
+        self.set("DOCKER_CREDENTIAL_DEEPGRAM_FAILURE_BACKOFF", "0s");
+        self
+    }
+
     /// This env, pointed at `fake` ([`TestEnv::point_at`]).
     pub fn pointed_at(mut self, fake: &fake_deepgram::FakeDeepgram) -> TestEnv {
         self.point_at(fake);
